@@ -1,0 +1,3 @@
+"""Django settings package: `base` reads everything from the environment."""
+
+from .base import *  # noqa: F403

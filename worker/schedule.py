@@ -1,0 +1,15 @@
+"""The beat schedule. Per-member reminders are NOT beat entries: one dispatcher tick
+(added with the nudge engine) finds every due reminder from an indexed column."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "heartbeat": {
+        "task": "worker.tasks.heartbeat",
+        "schedule": timedelta(minutes=1),
+        # A heartbeat older than a minute says nothing new: drop it rather than queue up.
+        "options": {"expires": 55},
+    },
+}
