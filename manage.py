@@ -9,7 +9,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stressrelief.settings")
     from django.core.management import execute_from_command_line
 
-    from stressrelief.settings.environment import ConfigurationError
+    from stressrelief.environment import ConfigurationError
 
     try:
         execute_from_command_line(sys.argv)

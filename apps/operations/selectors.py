@@ -11,7 +11,7 @@ from kombu import Connection
 
 from apps.operations.models import WorkerHeartbeat
 from stressrelief.celery import app as celery_app
-from stressrelief.settings.environment import redact_url
+from stressrelief.environment import redact_url
 
 # Seconds: /healthz is polled by load balancers, so a dead broker must not hang it.
 BROKER_CHECK_TIMEOUT = 3

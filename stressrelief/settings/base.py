@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 
-from .environment import ConfigurationError, Environment, email_settings_from_url
+from stressrelief.environment import ConfigurationError, Environment, email_settings_from_url
 
 env = Environment()
 
@@ -147,7 +147,9 @@ def _celery_broker_url() -> str:
             return "redis+socket://" + REDIS_URL.removeprefix("unix://")
         return REDIS_URL
     explicit = env.url(
-        "CELERY_BROKER_URL", schemes=("redis", "rediss", "redis+socket", "filesystem")
+        "CELERY_BROKER_URL",
+        schemes=("redis", "rediss", "redis+socket", "filesystem"),
+        bare_schemes=("filesystem",),
     )
     return explicit or f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
 
@@ -219,7 +221,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # filled by collectstatic (the Dockerfile runs it)
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

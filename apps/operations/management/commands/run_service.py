@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.operations.embedded_redis import EmbeddedRedis, EmbeddedRedisUnavailable
 from apps.operations.selectors import health_of_broker, health_of_database
 from apps.operations.supervisor import Supervisor
-from stressrelief.settings.environment import redact_url
+from stressrelief.environment import redact_url
 
 # Seconds to wait for the web server to answer /healthz before giving up.
 WEB_START_TIMEOUT = 90

@@ -77,8 +77,15 @@ class Environment:
             return list(default)
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def url(self, name: str, schemes: tuple[str, ...], default: str | None = None) -> str | None:
-        """A URL whose scheme is one of `schemes`; host or path must be present."""
+    def url(
+        self,
+        name: str,
+        schemes: tuple[str, ...],
+        default: str | None = None,
+        bare_schemes: tuple[str, ...] = (),
+    ) -> str | None:
+        """A URL whose scheme is one of `schemes`; host or path must be present unless
+        the scheme is in `bare_schemes` (e.g. kombu's `filesystem://`)."""
         value = self.raw(name)
         if value is None:
             return default
@@ -93,7 +100,7 @@ class Environment:
             parts.port  # noqa: B018 - urllib validates the port lazily
         except ValueError as error:
             raise ConfigurationError(f"{name} has an invalid port: {error}.") from error
-        if not parts.hostname and not parts.path.strip("/"):
+        if not parts.hostname and not parts.path.strip("/") and parts.scheme not in bare_schemes:
             raise ConfigurationError(f"{name} must name a host or a path; got {value!r}.")
         return value
 

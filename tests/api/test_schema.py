@@ -1,0 +1,29 @@
+"""The API is described by OpenAPI 3 at /api/schema/ with interactive docs that need no CDN."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_is_openapi_3(client: Client) -> None:
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+def test_the_docs_page_loads_its_assets_from_this_server_only(client: Client) -> None:
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert_no_remote_assets(response.content.decode())
+
+
+def assert_no_remote_assets(html: str) -> None:
+    remote = re.findall(r"""(?:src|href)=["'](https?:)?//""", html)
+    assert remote == [], "the page loads assets from another host"

@@ -1,0 +1,146 @@
+"""Shared fixtures: the real broker (embedded Redis or REDIS_URL) and a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from stressrelief.celery import app as celery_app
+
+pytest_plugins = ["pytester", "tests.plugins.strict_skips"]
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+# Seconds a real worker process may take to connect and report ready.
+WORKER_READY_TIMEOUT = 60
+
+
+@pytest.fixture(autouse=True)
+def _skip_postgresql_tests_elsewhere(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgresql") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgresql://... to run it")
+
+
+@pytest.fixture(scope="session")
+def broker_redis_url() -> Iterator[str]:
+    """A Redis for the broker in redis-py URL form: REDIS_URL, or an embedded server.
+
+    The test process's Celery app is pointed at it, so what the tests publish is what
+    a worker started with REDIS_URL=<this> consumes.
+    """
+    from apps.operations.embedded_redis import EmbeddedRedis, EmbeddedRedisUnavailable
+
+    if settings.REDIS_URL:
+        yield settings.REDIS_URL
+        return
+    embedded = EmbeddedRedis(Path(settings.VAR_DIR) / "test-run" / f"redis-{os.getpid()}.sock")
+    try:
+        embedded.start()
+    except EmbeddedRedisUnavailable as error:
+        pytest.skip(f"no broker: set REDIS_URL, or fix the embedded Redis ({error})")
+    kombu_url = "redis+socket://" + str(embedded.socket_path)
+    previous = celery_app.conf.broker_url
+    celery_app.conf.broker_url = kombu_url
+    try:
+        yield embedded.url
+    finally:
+        celery_app.conf.broker_url = previous
+        celery_app.pool.force_close_all()
+        embedded.stop()
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL that points another process at the database this test uses."""
+    database = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{database['NAME']}"
+    if connection.vendor == "postgresql":
+        password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
+        return (
+            f"postgresql://{database['USER']}{password}@{database['HOST'] or '127.0.0.1'}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        )
+    raise NotImplementedError(connection.vendor)
+
+
+def project_environment(**overrides: str) -> dict[str, str]:
+    """os.environ for a child process of this project, with `overrides` applied."""
+    return dict(os.environ, PYTHONUNBUFFERED="1", **overrides)
+
+
+class WorkerProcess:
+    """A real `celery worker` process, its output collected for failure messages."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if " ready." in line:
+                self.ready.set()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines[-80:])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._reader.join(timeout=5)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None, broker_redis_url: str) -> Iterator[WorkerProcess]:
+    """A Celery worker process on the real broker, writing to this test's database."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "stressrelief", "worker",
+        "--pool", "solo", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
+        "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        cwd=REPOSITORY,
+        env=project_environment(
+            REDIS_URL=broker_redis_url, DATABASE_URL=database_url_for_subprocess()
+        ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    worker = WorkerProcess(process)
+    try:
+        if not worker.ready.wait(WORKER_READY_TIMEOUT):
+            pytest.fail(f"worker not ready in {WORKER_READY_TIMEOUT} s:\n{worker.output}")
+        yield worker
+    finally:
+        worker.stop()
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1) -> bool:
+    """Poll `condition` until it is truthy or `timeout` seconds pass (waits on another
+    process, never on a clock)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())
