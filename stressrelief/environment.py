@@ -169,6 +169,13 @@ def email_settings_from_url(url: str, variable: str = "EMAIL_URL") -> dict[str, 
     }
 
 
+def kombu_broker_url(redis_url: str) -> str:
+    """REDIS_URL in kombu's spelling: redis-py writes a socket unix://, kombu redis+socket://."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
 def redact_url(url: str) -> str:
     """The URL without its password, for messages an operator reads."""
     parts = urlsplit(url)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from stressrelief.celery import app as celery_app
+from stressrelief.environment import kombu_broker_url
 
 pytest_plugins = ["pytester", "tests.plugins.strict_skips"]
 
@@ -46,9 +47,8 @@ def broker_redis_url() -> Iterator[str]:
         embedded.start()
     except EmbeddedRedisUnavailable as error:
         pytest.skip(f"no broker: set REDIS_URL, or fix the embedded Redis ({error})")
-    kombu_url = "redis+socket://" + str(embedded.socket_path)
     previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = kombu_url
+    celery_app.conf.broker_url = kombu_broker_url(embedded.url)
     try:
         yield embedded.url
     finally:
@@ -135,7 +135,9 @@ def celery_worker_process(transactional_db: None, broker_redis_url: str) -> Iter
         worker.stop()
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1) -> bool:
+def wait_until(
+    condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1
+) -> bool:
     """Poll `condition` until it is truthy or `timeout` seconds pass (waits on another
     process, never on a clock)."""
     deadline = time.monotonic() + timeout

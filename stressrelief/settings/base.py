@@ -13,7 +13,12 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 
-from stressrelief.environment import ConfigurationError, Environment, email_settings_from_url
+from stressrelief.environment import (
+    ConfigurationError,
+    Environment,
+    email_settings_from_url,
+    kombu_broker_url,
+)
 
 env = Environment()
 
@@ -142,10 +147,7 @@ def _celery_broker_url() -> str:
     """REDIS_URL if set; else CELERY_BROKER_URL (the launcher's filesystem fallback);
     else the embedded Redis socket that `make run` starts."""
     if REDIS_URL:
-        if REDIS_URL.startswith("unix://"):
-            # redis-py spells a socket unix://, kombu spells it redis+socket://.
-            return "redis+socket://" + REDIS_URL.removeprefix("unix://")
-        return REDIS_URL
+        return kombu_broker_url(REDIS_URL)
     explicit = env.url(
         "CELERY_BROKER_URL",
         schemes=("redis", "rediss", "redis+socket", "filesystem"),

@@ -60,7 +60,7 @@ def test_the_therapists_group_exists_after_migrating() -> None:
     assert Group.objects.filter(name=THERAPISTS_GROUP).exists()
 
 
-def test_the_admin_login_page_is_served(client) -> None:  # noqa: ANN001
+def test_the_admin_login_page_is_served(client) -> None:
     response = client.get("/admin/login/")
 
     assert response.status_code == 200

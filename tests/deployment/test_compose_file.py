@@ -45,9 +45,7 @@ def test_the_stack_has_the_services_of_the_architecture() -> None:
     assert {"web", "worker", "beat", "redis", "postgres", "flower"} <= set(SERVICES)
     assert SERVICES["flower"]["profiles"] == ["monitoring"]
     assert "postgres-data" in COMPOSE["volumes"]
-    assert any(
-        volume.startswith("postgres-data:") for volume in SERVICES["postgres"]["volumes"]
-    )
+    assert any(volume.startswith("postgres-data:") for volume in SERVICES["postgres"]["volumes"])
     for name in ("web", "worker", "beat", "redis", "postgres"):
         assert "healthcheck" in SERVICES[name], f"{name} has no health check"
 

@@ -18,6 +18,8 @@ def test_demo_accounts_are_created_once_with_working_random_passwords() -> None:
     assert [account.role for account in first] == ["member", "therapist"]
     assert second == []
     member, therapist = (authenticate(email=a.email, password=a.password) for a in first)
-    assert member is not None and not user_is_therapist(user=member)
-    assert therapist is not None and user_is_therapist(user=therapist)
+    assert member is not None
+    assert therapist is not None
+    assert not user_is_therapist(user=member)
+    assert user_is_therapist(user=therapist)
     assert first[0].password != first[1].password

@@ -11,7 +11,7 @@ from django.test import override_settings
 BACKEND = "apps.operations.email_backends.ConsoleAndFileEmailBackend"
 
 
-def test_every_sent_email_is_written_as_an_eml_file(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_every_sent_email_is_written_as_an_eml_file(tmp_path: Path, capsys) -> None:
     with override_settings(EMAIL_BACKEND=BACKEND, EMAIL_MESSAGES_DIR=tmp_path / "mail"):
         sent = mail.send_mail(
             "Time for a 10-minute pause", "Breathe slowly.", None, ["member@example.org"]

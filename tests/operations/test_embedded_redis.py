@@ -29,7 +29,8 @@ def test_embedded_redis_serves_the_redis_protocol_on_its_socket_and_stops(
         server.stop()
 
     assert not (short_directory / "redis.sock").exists()
-    assert server.process is not None and server.process.poll() is not None
+    assert server.process is not None
+    assert server.process.poll() is not None
 
 
 def test_a_second_embedded_redis_on_the_same_socket_is_refused(short_directory: Path) -> None:

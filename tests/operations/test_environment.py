@@ -45,9 +45,7 @@ def test_a_secret_is_read_from_the_file_named_by_its_FILE_variable(tmp_path: Pat
 
 def test_an_unreadable_secret_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="DJANGO_SECRET_KEY_FILE points to"):
-        Environment({"DJANGO_SECRET_KEY_FILE": str(tmp_path / "missing")}).raw(
-            "DJANGO_SECRET_KEY"
-        )
+        Environment({"DJANGO_SECRET_KEY_FILE": str(tmp_path / "missing")}).raw("DJANGO_SECRET_KEY")
 
 
 def test_a_url_with_the_wrong_scheme_names_the_accepted_ones() -> None:

@@ -1,4 +1,4 @@
-"""/healthz answers 200 when the database and the broker answer, 503 naming the one that does not."""
+"""/healthz: 200 when the database and the broker answer, 503 naming the one that does not."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from stressrelief.celery import app as celery_app
+from stressrelief.environment import kombu_broker_url
 from tests.conftest import REPOSITORY, project_environment
 
 # A PostgreSQL port nothing listens on: connection refused at once.
@@ -18,7 +19,9 @@ UNREACHABLE_DATABASE_URL = "postgresql://nobody@127.0.0.1:1/nothing"
 
 
 @pytest.mark.django_db
-def test_healthz_is_200_when_database_and_broker_answer(client: Client, broker_redis_url: str) -> None:
+def test_healthz_is_200_when_database_and_broker_answer(
+    client: Client, broker_redis_url: str
+) -> None:
     response = client.get("/healthz")
 
     assert response.status_code == 200
@@ -35,7 +38,7 @@ def test_healthz_is_503_naming_the_broker_when_it_does_not_answer(
     try:
         response = client.get("/healthz")
     finally:
-        celery_app.conf.broker_url = _kombu_url(broker_redis_url)
+        celery_app.conf.broker_url = kombu_broker_url(broker_redis_url)
 
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "broker": "unavailable"}
@@ -89,9 +92,3 @@ def test_healthcheck_command_exits_non_zero_and_says_why(tmp_path: Path) -> None
     assert "database: unavailable" in result.stdout
     assert "broker: unavailable: redis://127.0.0.1:1/0" in result.stdout
     assert "unavailable: database, broker" in result.stderr
-
-
-def _kombu_url(redis_url: str) -> str:
-    return "redis+socket://" + redis_url.removeprefix("unix://") if redis_url.startswith(
-        "unix://"
-    ) else redis_url

@@ -80,7 +80,14 @@ def test_run_service_serves_healthz_and_admin_and_stops_everything_on_ctrl_c(
     reader.join(timeout=5)
 
     # then every process it started is gone and the port is free
-    assert wait_until(lambda: not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children), timeout=20)
+    assert wait_until(
+        lambda: (
+            not any(
+                child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children
+            )
+        ),
+        timeout=20,
+    )
     assert "stopped." in "".join(lines)
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.slow
 PRODUCTION_SECRET = secrets.token_urlsafe(50)
 
 
-def run_manage(*arguments: str, timeout: float = 60, **environment: str) -> subprocess.CompletedProcess[str]:
+def run_manage(
+    *arguments: str, timeout: float = 60, **environment: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "manage.py", *arguments],
         cwd=REPOSITORY,
@@ -78,9 +80,7 @@ def test_run_service_on_a_busy_port_says_which_port_and_what_to_do(tmp_path: Pat
         busy.listen()
         port = busy.getsockname()[1]
 
-        result = run_manage(
-            "run_service", "--port", str(port), STRESSRELIEF_VAR_DIR=str(tmp_path)
-        )
+        result = run_manage("run_service", "--port", str(port), STRESSRELIEF_VAR_DIR=str(tmp_path))
 
     assert_one_clear_line(result, f"port {port} on 127.0.0.1 is already in use", "PORT=")
 

@@ -15,5 +15,5 @@ def test_known_iana_zones_are_accepted(zone: str) -> None:
 
 @pytest.mark.parametrize("zone", ["CEST", "Europe/Atlantis", "", "utc+2"])
 def test_unknown_zone_names_are_refused_with_an_example(zone: str) -> None:
-    with pytest.raises(ValidationError, match="not a known IANA time zone, e.g."):
+    with pytest.raises(ValidationError, match=r"not a known IANA time zone, e\.g\."):
         validate_time_zone(zone)
