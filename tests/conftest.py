@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,7 +43,8 @@ def broker_redis_url() -> Iterator[str]:
     if settings.REDIS_URL:
         yield settings.REDIS_URL
         return
-    embedded = EmbeddedRedis(Path(settings.VAR_DIR) / "test-run" / f"redis-{os.getpid()}.sock")
+    # A short directory: a unix socket path must stay under ~100 characters.
+    embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="stressrelief-")) / "redis.sock")
     try:
         embedded.start()
     except EmbeddedRedisUnavailable as error:

@@ -65,3 +65,4 @@ def test_the_admin_login_page_is_served(client) -> None:
 
     assert response.status_code == 200
     assert b"Email address" in response.content
+    assert b"stressrelief admin" in response.content

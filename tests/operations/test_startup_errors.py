@@ -85,27 +85,29 @@ def test_run_service_on_a_busy_port_says_which_port_and_what_to_do(tmp_path: Pat
     assert_one_clear_line(result, f"port {port} on 127.0.0.1 is already in use", "PORT=")
 
 
-def test_run_service_with_an_unreachable_database_says_so(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("database_url", "redis_url", "expected"),
+    [
+        (
+            "postgresql://nobody@127.0.0.1:1/nothing",
+            "",
+            ("the database does not answer", "DATABASE_URL"),
+        ),
+        ("", "redis://127.0.0.1:1/0", ("the broker at REDIS_URL does not answer", "start Redis")),
+    ],
+    ids=["database", "redis"],
+)
+def test_run_service_names_the_service_that_does_not_answer(
+    tmp_path: Path, database_url: str, redis_url: str, expected: tuple[str, ...]
+) -> None:
     result = run_manage(
         "run_service",
         "--port",
         "0",
         STRESSRELIEF_VAR_DIR=str(tmp_path),
-        DATABASE_URL="postgresql://nobody@127.0.0.1:1/nothing",
-        REDIS_URL="",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
     )
 
-    assert_one_clear_line(result, "the database does not answer", "DATABASE_URL")
-
-
-def test_run_service_with_an_unreachable_redis_says_so(tmp_path: Path) -> None:
-    result = run_manage(
-        "run_service",
-        "--port",
-        "0",
-        STRESSRELIEF_VAR_DIR=str(tmp_path),
-        DATABASE_URL="",
-        REDIS_URL="redis://127.0.0.1:1/0",
-    )
-
-    assert_one_clear_line(result, "the broker at REDIS_URL does not answer", "start Redis")
+    assert_one_clear_line(result, *expected)
+    assert not (tmp_path / "run" / "redis.sock").exists(), "nothing is left running"

@@ -44,6 +44,7 @@ class Command(BaseCommand):
         stop_requested = threading.Event()
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signal_number, lambda *_: stop_requested.set())
+        _require_database()  # before starting anything, so a failure leaves nothing behind
         try:
             self._start_broker(supervisor, environment)
             self._prepare_database(supervisor)
@@ -119,13 +120,6 @@ class Command(BaseCommand):
         supervisor.say("make", f"broker: kombu filesystem transport under var/broker/ ({reason})")
 
     def _prepare_database(self, supervisor: Supervisor) -> None:
-        health = health_of_database()
-        if not health.ok:
-            where = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "the SQLite file"
-            raise CommandError(
-                f"the database does not answer ({health.detail}); check {where} and that "
-                "the database server is running."
-            )
         call_command("migrate", interactive=False, verbosity=0)
         demo_output = io.StringIO()
         call_command("seed_demo", stdout=demo_output)
@@ -148,6 +142,16 @@ class Command(BaseCommand):
                 pass  # not listening yet, or 503 while the broker warms up
             stop_requested.wait(0.5)
         return False
+
+
+def _require_database() -> None:
+    health = health_of_database()
+    if not health.ok:
+        where = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "the SQLite file"
+        raise CommandError(
+            f"the database does not answer ({health.detail}); check {where} and that "
+            "the database server is running."
+        )
 
 
 def _require_free_port(host: str, port: int) -> None:
