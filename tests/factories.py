@@ -1,11 +1,16 @@
-"""Test data builders: real accounts made through the services, unique per call."""
+"""Test data builders: real rows made through the services, unique per call."""
 
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 
 from apps.accounts.models import User
 from apps.accounts.services import member_create, therapist_create
+from apps.careteam.models import CareLink
+from apps.careteam.services import Shares, care_link_accept, invitation_create
+from apps.tracking.models import Activity, CheckIn
+from apps.tracking.services import activity_record, checkin_record
 
 DEFAULT_PASSWORD = "calm-shoulders-2026"
 _sequence = itertools.count(1)
@@ -23,3 +28,43 @@ def make_therapist(*, email: str | None = None, password: str = DEFAULT_PASSWORD
     return therapist_create(
         email=email or f"therapist{next(_sequence)}@example.org", password=password
     )
+
+
+def make_link(
+    *,
+    member: User,
+    therapist: User,
+    adherence: bool = True,
+    checkins: bool = True,
+    notes: bool = False,
+) -> CareLink:
+    """A link made the real way: the therapist invites, the member accepts."""
+    _, code = invitation_create(therapist=therapist)
+    return care_link_accept(
+        member=member, code=code, shares=Shares(adherence=adherence, checkins=checkins, notes=notes)
+    )
+
+
+def make_checkin(
+    *,
+    member: User,
+    pain: int = 3,
+    stress: int = 4,
+    recorded_at: datetime | None = None,
+    note: str = "",
+) -> CheckIn:
+    return checkin_record(
+        member=member,
+        stress=stress,
+        pain=pain,
+        symptoms=["tightness"],
+        body_areas=["neck"],
+        note=note,
+        recorded_at=recorded_at,
+    )
+
+
+def make_activity(*, member: User, kind: str = "stretch", minutes: int | None = 5) -> Activity:
+    if kind == "hydration":
+        return activity_record(member=member, kind=kind, amount_ml=250)
+    return activity_record(member=member, kind=kind, minutes=minutes)

@@ -1,15 +1,25 @@
-"""A member's profile: the facts the nudges are scheduled around.
-
-The foundation holds the time zone; work hours, quiet hours, hot environment, water
-goal and channels join it with the members issue.
-"""
+"""A member's profile: the facts the nudges are scheduled around."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from apps.profiles.validators import validate_time_zone
+
+CHANNELS = ("email", "push", "in_app")
+DEFAULT_WORKDAYS = [0, 1, 2, 3, 4]  # Monday..Friday; 0 = Monday as in datetime.weekday()
+
+
+def default_workdays() -> list[int]:
+    return list(DEFAULT_WORKDAYS)
+
+
+def default_channels() -> list[str]:
+    return ["email", "in_app"]
 
 
 class Profile(models.Model):
@@ -22,8 +32,44 @@ class Profile(models.Model):
         validators=[validate_time_zone],
         help_text="IANA time zone; every local time (nudges, days) is computed in it.",
     )
+    # Local wall-clock times; work hours do not cross midnight, quiet hours may.
+    work_start = models.TimeField(default="09:00")
+    work_end = models.TimeField(default="17:00")
+    workdays = models.JSONField(default=default_workdays)
+    quiet_start = models.TimeField(null=True, blank=True, default="22:00")
+    quiet_end = models.TimeField(null=True, blank=True, default="07:00")
+    hot_environment = models.BooleanField(
+        default=False, help_text="Works or lives in the heat: hydration nudges come more often."
+    )
+    water_goal_ml = models.PositiveIntegerField(default=2000)
+    channels = models.JSONField(default=default_channels)
+    # Nudges resume by themselves once this moment has passed: nothing needs to run.
+    paused_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(work_start__lt=models.F("work_end")),
+                name="profiles_work_hours_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                | (
+                    Q(quiet_start__isnull=False, quiet_end__isnull=False)
+                    & ~Q(quiet_start=models.F("quiet_end"))
+                ),
+                name="profiles_quiet_hours_both_or_neither",
+            ),
+            models.CheckConstraint(
+                condition=Q(water_goal_ml__gte=250, water_goal_ml__lte=10000),
+                name="profiles_water_goal_range",
+            ),
+        ]
+
     def __str__(self) -> str:
         return f"Profile of user {self.user_id}"
+
+    def is_paused(self, *, now: datetime) -> bool:
+        return self.paused_until is not None and self.paused_until > now

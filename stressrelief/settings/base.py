@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.profiles",
     "apps.operations",
+    "apps.tracking",
+    "apps.careteam",
+    "rest_framework.authtoken",
     # Listed so Celery's autodiscovery imports worker/tasks.py.
     "worker",
 ]
@@ -75,6 +78,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.core.middleware.ApiBodySizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -238,14 +242,25 @@ STORAGES = {
 }
 
 # --- API ------------------------------------------------------------------------------
+# Bytes: the largest API request body (a check-in note is 2,000 characters).
+API_MAX_BODY_BYTES = 64 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api.Pagination",
+    "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # Per client IP (anonymous) or account: slows password and code guessing.
+    "DEFAULT_THROTTLE_RATES": {
+        "auth_token": env.text("STRESSRELIEF_THROTTLE_AUTH", "10/min"),
+        "register": env.text("STRESSRELIEF_THROTTLE_REGISTER", "10/hour"),
+        "password_reset": "10/hour",
+        "care_team": "10/hour",
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "stressrelief API",

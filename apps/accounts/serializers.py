@@ -1,0 +1,108 @@
+"""Input and output shapes for registration, tokens and passwords."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from apps.accounts.models import User
+from apps.profiles.validators import validate_time_zone
+
+
+def _validate_new_password(password: str, user: User | None) -> str:
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(list(error.messages)) from None
+    return password
+
+
+class RegistrationSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
+    timezone = serializers.CharField(
+        max_length=64, required=False, default="UTC", validators=[validate_time_zone]
+    )
+    display_name = serializers.CharField(
+        max_length=150, required=False, default="", allow_blank=True
+    )
+
+    def validate_email(self, value: str) -> str:
+        email = value.strip().lower()
+        if User.objects.filter(email=email).exists():
+            raise serializers.ValidationError("An account with this email exists already.")
+        return email
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        candidate = User(email=attrs["email"], display_name=attrs.get("display_name", ""))
+        try:
+            _validate_new_password(attrs["password"], candidate)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"password": error.detail}) from None
+        return attrs
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    timezone = serializers.CharField(source="profile.timezone")
+
+    class Meta:
+        model = User
+        fields = ("id", "email", "display_name", "timezone", "date_joined")
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user = authenticate(
+            self.context.get("request"), email=attrs["email"], password=attrs["password"]
+        )
+        if user is None:
+            # One message for both cases: never reveal whether the email has an account.
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Email or password is not correct."]}
+            )
+        attrs["user"] = user
+        return attrs
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(write_only=True)
+    new_password = serializers.CharField(write_only=True, max_length=128)
+
+    def validate_old_password(self, value: str) -> str:
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("Your current password is not correct.")
+        return value
+
+    def validate_new_password(self, value: str) -> str:
+        return _validate_new_password(value, self.context["request"].user)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField()
+    token = serializers.CharField()
+    new_password = serializers.CharField(write_only=True, max_length=128)
+
+
+class PasswordConfirmationSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+    def validate_password(self, value: str) -> str:
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("The password is not correct.")
+        return value

@@ -1,0 +1,202 @@
+"""Sharing API: `invitations/` (therapist), `care-team/` (member), `clients/` (therapist)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.careteam import serializers
+from apps.careteam.models import AccessCategory, AccessLogEntry, CareLink
+from apps.careteam.permissions import (
+    IsTherapist,
+    active_links_of_therapist,
+    link_for_therapist_read,
+    own_records,
+)
+from apps.careteam.services import (
+    Shares,
+    access_log_record,
+    care_link_accept,
+    care_link_revoke,
+    care_link_update,
+    invitation_create,
+)
+from apps.core.api import filter_by_local_dates
+from apps.tracking.models import CheckIn
+from apps.tracking.serializers import TherapistCheckInSerializer
+
+
+class InvitationView(APIView):
+    permission_classes = [IsTherapist]
+
+    @extend_schema(
+        request=None,
+        responses={201: serializers.InvitationSerializer},
+        examples=[
+            OpenApiExample(
+                "A code for a client",
+                value={"code": "K7QX-M2PD", "expires_at": "2026-12-01T10:00:00Z"},
+                response_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        invitation, code = invitation_create(therapist=request.user)
+        body = {"code": code, "expires_at": invitation.expires_at}
+        return Response(serializers.InvitationSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+def _own_active_link(request: Request, link_id: int) -> CareLink:
+    link = (
+        own_records(CareLink.objects.select_related("therapist"), member=request.user)
+        .filter(pk=link_id, revoked_at__isnull=True)
+        .first()
+    )
+    if link is None:
+        raise NotFound("Not found.")
+    return link
+
+
+class CareTeamView(APIView):
+    """The therapists this member shares with; accept a code; revoke."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "care_team"
+
+    def get_throttles(self) -> list:
+        # Only accepting a code is throttled: it is the one place a code could be guessed.
+        return super().get_throttles() if self.request.method == "POST" else []
+
+    @extend_schema(responses=serializers.CareLinkSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        links = own_records(
+            CareLink.objects.select_related("therapist"), member=request.user
+        ).filter(revoked_at__isnull=True)
+        return Response(serializers.CareLinkSerializer(links, many=True).data)
+
+    @extend_schema(
+        request=serializers.AcceptSerializer,
+        responses={201: serializers.CareLinkSerializer},
+        examples=[
+            OpenApiExample(
+                "Share adherence and check-ins, keep notes private",
+                value={
+                    "code": "K7QX-M2PD",
+                    "share_adherence": True,
+                    "share_checkins": True,
+                    "share_notes": False,
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        incoming = serializers.AcceptSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        link = care_link_accept(
+            member=request.user, code=incoming.validated_data["code"], shares=incoming.shares()
+        )
+        return Response(serializers.CareLinkSerializer(link).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=serializers.RevokeSerializer,
+        responses={204: None},
+        operation_id="v1_care_team_revoke",
+        description="Revoke a link by id in the body (same as DELETE care-team/{id}/).",
+    )
+    def delete(self, request: Request) -> Response:
+        incoming = serializers.RevokeSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        care_link_revoke(link=_own_active_link(request, incoming.validated_data["id"]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CareTeamLinkView(APIView):
+    """Change what one link shares (PATCH) or revoke it (DELETE)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=serializers.SharesSerializer, responses=serializers.CareLinkSerializer)
+    def patch(self, request: Request, link_id: int) -> Response:
+        link = _own_active_link(request, link_id)
+        incoming = serializers.SharesSerializer(data=request.data, partial=True)
+        incoming.is_valid(raise_exception=True)
+        current = Shares(
+            adherence=link.share_adherence, checkins=link.share_checkins, notes=link.share_notes
+        )
+        care_link_update(link=link, shares=incoming.shares(current))
+        return Response(serializers.CareLinkSerializer(link).data)
+
+    @extend_schema(responses={204: None}, operation_id="v1_care_team_link_revoke")
+    def delete(self, request: Request, link_id: int) -> Response:
+        care_link_revoke(link=_own_active_link(request, link_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccessLogView(generics.ListAPIView):
+    """Every read of this member's data by a therapist, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = serializers.AccessLogEntrySerializer
+
+    def get_queryset(self) -> QuerySet[AccessLogEntry]:
+        return own_records(AccessLogEntry.objects.all(), member=self.request.user)
+
+
+class ClientListView(generics.ListAPIView):
+    """The therapist's consented, active clients."""
+
+    permission_classes = [IsTherapist]
+    serializer_class = serializers.ClientSerializer
+
+    def get_queryset(self) -> QuerySet[CareLink]:
+        return (
+            active_links_of_therapist(therapist=self.request.user)
+            .select_related("member", "member__profile")
+            .order_by("member__display_name", "member__email")
+        )
+
+
+class ClientCheckInsView(generics.ListAPIView):
+    """A client's check-ins, read-only, if the client shares them (notes only if shared)."""
+
+    permission_classes = [IsTherapist]
+    serializer_class = TherapistCheckInSerializer
+
+    @cached_property
+    def link(self) -> CareLink:
+        """Checked on every request: a revoked or narrowed link takes effect at once."""
+        return link_for_therapist_read(
+            therapist=self.request.user,
+            member_id=self.kwargs["client_id"],
+            categories=[AccessCategory.CHECKINS],
+        )
+
+    def get_queryset(self) -> QuerySet[CheckIn]:
+        return filter_by_local_dates(
+            CheckIn.objects.filter(member_id=self.link.member_id),
+            request=self.request,
+            time_zone=self.link.member.profile.timezone,
+        )
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        context["include_notes"] = self.link.share_notes
+        return context
+
+    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
+        response = super().list(request, *args, **kwargs)
+        link = self.link
+        categories = [AccessCategory.CHECKINS] + (
+            [AccessCategory.NOTES] if link.share_notes else []
+        )
+        access_log_record(link=link, categories=categories, what="check-ins")
+        return response

@@ -1,0 +1,72 @@
+"""Who may see what: the one module that decides it.
+
+- A member sees and changes only their own records. Another member's object is
+  answered with 404, exactly as if it did not exist.
+- A therapist (an active staff user in the Therapists group) reads, never writes,
+  the data of members who hold an active link to them, and only the categories that
+  link shares. An unlinked or revoked member is a 404; a linked member's category that
+  is not shared is a 403 that says so (the therapist knows the client already).
+- Every such read is written to the member's access log (services.access_log_record).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from apps.accounts.selectors import user_is_therapist
+from apps.careteam.models import AccessCategory, CareLink
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+NOT_FOUND = "Not found."
+
+
+class IsTherapist(BasePermission):
+    message = "Only therapists can do this."
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user_is_therapist(user=user))
+
+
+def own_records(queryset: QuerySet, *, member: User) -> QuerySet:
+    """The rows of `queryset` that belong to `member` (models with a `member` field)."""
+    return queryset.filter(member=member)
+
+
+def active_links_of_therapist(*, therapist: User) -> QuerySet[CareLink]:
+    return CareLink.objects.filter(
+        therapist=therapist, revoked_at__isnull=True, member__is_active=True
+    )
+
+
+def link_for_therapist_read(*, therapist: User, member_id: int, categories: list[str]) -> CareLink:
+    """The active link that lets `therapist` read `categories` of member `member_id`.
+
+    Raises NotFound (no active link) or PermissionDenied (a category is not shared).
+    """
+    link = (
+        active_links_of_therapist(therapist=therapist)
+        .select_related("member", "member__profile", "therapist")
+        .filter(member_id=member_id)
+        .first()
+    )
+    if link is None:
+        raise NotFound(NOT_FOUND)
+    shared = {
+        AccessCategory.ADHERENCE: link.share_adherence,
+        AccessCategory.CHECKINS: link.share_checkins,
+        AccessCategory.NOTES: link.share_notes,
+    }
+    refused = [category for category in categories if not shared[category]]
+    if refused:
+        raise PermissionDenied(
+            f"This client does not share {', '.join(AccessCategory(c).label for c in refused)}."
+        )
+    return link

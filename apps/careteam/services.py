@@ -1,0 +1,129 @@
+"""Writes about sharing: invitations, accepting, changing and revoking links, access logs."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.careteam.models import AccessLogEntry, CareLink, Invitation
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+INVITATION_LIFETIME = timedelta(days=7)
+# No 0/O, 1/I/L: codes are read aloud and typed from paper. 8 characters of 31: ~40 bits,
+# and accepting is throttled, so guessing a live code is impractical.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+INVALID_CODE_MESSAGE = "This code is not valid. Ask your therapist for a new one."
+USED_CODE_MESSAGE = "This code has been used already. Ask your therapist for a new one."
+EXPIRED_CODE_MESSAGE = (
+    "This code has expired (codes last 7 days). Ask your therapist for a new one."
+)
+
+
+@dataclass(frozen=True)
+class Shares:
+    adherence: bool = True
+    checkins: bool = True
+    notes: bool = False
+
+
+def normalise_code(code: str) -> str:
+    """Upper-case, without spaces or dashes: 'k7qx-m2pd' and 'K7QXM2PD' are one code."""
+    return "".join(character for character in code.upper() if character.isalnum())
+
+
+def code_digest(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def invitation_create(*, therapist: User) -> tuple[Invitation, str]:
+    """A new one-time code for `therapist`; the clear code is returned once, never stored."""
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    invitation = Invitation.objects.create(
+        therapist=therapist,
+        code_digest=code_digest(code),
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    return invitation, format_code(code)
+
+
+@transaction.atomic
+def care_link_accept(*, member: User, code: str, shares: Shares) -> CareLink:
+    """Use an invitation code: link `member` to its therapist with the chosen shares.
+
+    The invitation row is locked, so two members racing for one code cannot both win.
+    Errors are ValidationErrors on the `code` field.
+    """
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("therapist")
+        .filter(code_digest=code_digest(code))
+        .first()
+    )
+    if invitation is None or not invitation.therapist.is_active:
+        raise ValidationError({"code": [INVALID_CODE_MESSAGE]})
+    if invitation.accepted_at is not None:
+        raise ValidationError({"code": [USED_CODE_MESSAGE]})
+    now = timezone.now()
+    if invitation.expires_at <= now:
+        raise ValidationError({"code": [EXPIRED_CODE_MESSAGE]})
+    if invitation.therapist_id == member.pk:
+        raise ValidationError({"code": ["You cannot share with yourself."]})
+    if CareLink.objects.filter(
+        member=member, therapist=invitation.therapist, revoked_at__isnull=True
+    ).exists():
+        raise ValidationError(
+            {"code": ["You already share with this therapist; change what you share instead."]}
+        )
+    invitation.accepted_at = now
+    invitation.accepted_by = member
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return CareLink.objects.create(
+        member=member,
+        therapist=invitation.therapist,
+        share_adherence=shares.adherence,
+        share_checkins=shares.checkins,
+        share_notes=shares.notes,
+    )
+
+
+def care_link_update(*, link: CareLink, shares: Shares) -> CareLink:
+    """Change what the member shares; takes effect on the therapist's next request."""
+    link.share_adherence = shares.adherence
+    link.share_checkins = shares.checkins
+    link.share_notes = shares.notes
+    link.save(update_fields=["share_adherence", "share_checkins", "share_notes", "updated_at"])
+    return link
+
+
+def care_link_revoke(*, link: CareLink) -> CareLink:
+    """End the therapist's access now. Idempotent."""
+    if link.revoked_at is None:
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at", "updated_at"])
+    return link
+
+
+def access_log_record(*, link: CareLink, categories: list[str], what: str) -> AccessLogEntry:
+    """Write down that the link's therapist read these categories of the member's data."""
+    therapist = link.therapist
+    return AccessLogEntry.objects.create(
+        member_id=link.member_id,
+        therapist=therapist,
+        therapist_name=therapist.display_name or therapist.email,
+        categories=categories,
+        what=what,
+    )

@@ -1,0 +1,63 @@
+"""API plumbing every endpoint shares: the error format, pagination, date-range filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus: a Django ValidationError from a service becomes a 400 that
+    names the field (`{field: [messages]}`), like a serializer error."""
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        exc = serializers.ValidationError(detail)
+    return drf_exception_handler(exc, context)
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class DateRangeSerializer(serializers.Serializer):
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD`: local calendar days, both inclusive."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Declared here because `from` is a Python keyword.
+        return {
+            "from": serializers.DateField(required=False),
+            "to": serializers.DateField(required=False),
+        }
+
+    def validate(self, attrs: dict[str, date]) -> dict[str, date]:
+        if "from" in attrs and "to" in attrs and attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"to": ["Must be on or after `from`."]})
+        return attrs
+
+
+def filter_by_local_dates(
+    queryset: QuerySet, *, request: Request, time_zone: str, field: str = "recorded_at"
+) -> QuerySet:
+    """Apply `?from=`/`?to=` (the member's local days) to `field`; 400 on a bad date."""
+    params = DateRangeSerializer(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    zone = ZoneInfo(time_zone)
+    if "from" in params.validated_data:
+        start = datetime.combine(params.validated_data["from"], time.min, tzinfo=zone)
+        queryset = queryset.filter(**{f"{field}__gte": start})
+    if "to" in params.validated_data:
+        next_day = params.validated_data["to"] + timedelta(days=1)
+        end = datetime.combine(next_day, time.min, tzinfo=zone)
+        queryset = queryset.filter(**{f"{field}__lt": end})
+    return queryset

@@ -1,0 +1,39 @@
+"""Routes under /api/v1/ (names fixed by ../shared/API_CONTRACT.md)."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from apps.accounts import api as accounts
+from apps.careteam import api as careteam
+from apps.profiles import api as profiles
+from apps.tracking import api as tracking
+
+router = SimpleRouter()
+router.register("checkins", tracking.CheckInViewSet, basename="checkin")
+router.register("activities", tracking.ActivityViewSet, basename="activity")
+
+urlpatterns = [
+    path("auth/register/", accounts.RegisterView.as_view(), name="register"),
+    path("auth/token/", accounts.TokenView.as_view(), name="token"),
+    path("auth/password/change/", accounts.PasswordChangeView.as_view(), name="password-change"),
+    path("auth/password/reset/", accounts.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "auth/password/reset/confirm/",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("me/", profiles.MeView.as_view(), name="me"),
+    path("me/export/", accounts.ExportView.as_view(), name="me-export"),
+    path("me/pause/", profiles.PauseView.as_view(), name="me-pause"),
+    path("invitations/", careteam.InvitationView.as_view(), name="invitations"),
+    path("care-team/", careteam.CareTeamView.as_view(), name="care-team"),
+    path("care-team/access-log/", careteam.AccessLogView.as_view(), name="access-log"),
+    path("care-team/<int:link_id>/", careteam.CareTeamLinkView.as_view(), name="care-team-link"),
+    path("clients/", careteam.ClientListView.as_view(), name="clients"),
+    path(
+        "clients/<int:client_id>/checkins/",
+        careteam.ClientCheckInsView.as_view(),
+        name="client-checkins",
+    ),
+    *router.urls,
+]
