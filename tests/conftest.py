@@ -148,3 +148,27 @@ def wait_until(
             return True
         time.sleep(interval)
     return bool(condition())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    """Throttle counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def api_as():
+    """`api_as(user)`: an APIClient that authenticates as `user` with a real token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def client_for(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return client_for

@@ -92,6 +92,7 @@ EXPORT_SECTIONS = {
     "careteam.invitation": "invitations_sent",
     "careteam.accesslogentry": "access_log",
     "authtoken.token": "api_tokens",
+    "authtoken.tokenproxy": "api_tokens",  # a proxy of Token for the admin
     # Not about the member's health; listed so the completeness test knows they are
     # deliberate: admin history (erased with the account), group and permission links.
     "admin.logentry": "account",

@@ -1,0 +1,110 @@
+"""A member can take all their data with them, and erase every row about them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+
+from apps.accounts.export import EXPORT_SECTIONS
+from apps.accounts.models import User
+from apps.careteam.models import Invitation
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    make_activity,
+    make_checkin,
+    make_link,
+    make_member,
+    make_therapist,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def models_pointing_at_users() -> list[tuple[type[models.Model], models.Field]]:
+    """Every (model, field) in every installed app with a relation to the user model."""
+    user_model = apps.get_model(settings.AUTH_USER_MODEL)
+    found = []
+    for model in apps.get_models(include_auto_created=True):
+        for field in model._meta.get_fields():
+            if field.concrete and field.is_relation and field.related_model is user_model:
+                found.append((model, field))
+    return found
+
+
+@pytest.fixture
+def member_with_everything(api_as):
+    """A member with a record of every kind, shared with a therapist who read it."""
+    member = make_member(email="everything@example.org")
+    therapist = make_therapist()
+    make_checkin(member=member, note="private words")
+    make_activity(member=member, kind="hydration")
+    make_link(member=member, therapist=therapist, notes=True)
+    api_as(therapist).get(f"/api/v1/clients/{member.pk}/checkins/")  # an access-log row
+    api_as(member).get("/api/v1/me/")  # an API token
+    return member, therapist
+
+
+def test_the_export_holds_every_kind_of_record(api_as, member_with_everything) -> None:
+    member, _ = member_with_everything
+
+    response = api_as(member).get("/api/v1/me/export/")
+
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    export = json.loads(response.content)
+    assert export["account"]["email"] == "everything@example.org"
+    assert export["checkins"][0]["note"] == "private words"
+    assert export["activities"][0]["amount_ml"] == 250
+    assert export["care_team"][0]["share_notes"] is True
+    assert export["access_log"][0]["categories"] == ["checkins", "notes"]
+    assert len(export["api_tokens"]) == 1
+    assert "key" not in json.dumps(export["api_tokens"])
+
+
+def test_every_model_that_points_at_a_user_is_covered_by_the_export() -> None:
+    labels = {model._meta.label_lower for model, _ in models_pointing_at_users()}
+    # Django's own link tables for groups and permissions carry no member data.
+    framework_links = {"accounts.user_groups", "accounts.user_user_permissions"}
+
+    missing = labels - set(EXPORT_SECTIONS) - framework_links
+    assert missing == set(), f"add these to apps/accounts/export.py: {sorted(missing)}"
+
+
+def test_erasing_needs_the_password_and_a_wrong_one_erases_nothing(
+    api_as,
+    member_with_everything,
+) -> None:
+    member, _ = member_with_everything
+
+    response = api_as(member).delete("/api/v1/me/", {"password": "wrong"}, format="json")
+
+    assert response.status_code == 400
+    assert "password" in response.json()
+    assert User.objects.filter(pk=member.pk).exists()
+
+
+def test_erasing_leaves_no_row_anywhere_that_references_the_member(
+    api_as,
+    member_with_everything,
+) -> None:
+    member, therapist = member_with_everything
+    client = api_as(member)
+
+    response = client.delete("/api/v1/me/", {"password": DEFAULT_PASSWORD}, format="json")
+
+    assert response.status_code == 204
+    leftovers = [
+        f"{model._meta.label}.{field.name}"
+        for model, field in models_pointing_at_users()
+        if model._default_manager.filter(**{field.attname: member.pk}).exists()
+    ]
+    assert leftovers == []
+    # the therapist lost access, and the invitation the member used no longer names them
+    assert api_as(therapist).get(f"/api/v1/clients/{member.pk}/checkins/").status_code == 404
+    assert Invitation.objects.get().accepted_by_id is None
+    # and the old token no longer works
+    assert client.get("/api/v1/me/").status_code == 401
