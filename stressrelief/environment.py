@@ -10,6 +10,7 @@ both are set.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -19,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 T = TypeVar("T")
 
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -69,6 +71,15 @@ class Environment:
         value = self._parse(name, default, int, "a whole number")
         if minimum is not None and value < minimum:
             raise ConfigurationError(f"{name} must be at least {minimum}, got {value}.")
+        return value
+
+    def rate(self, name: str, default: str) -> str:
+        """A DRF throttle rate such as `10/min` (units: s, min, hour, day)."""
+        value = self.raw(name) or default
+        if not _RATE.fullmatch(value):
+            raise ConfigurationError(
+                f"{name} must be a rate like 10/min (units s, min, hour, day); got {value!r}."
+            )
         return value
 
     def comma_list(self, name: str, default: list[str]) -> list[str]:

@@ -256,8 +256,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
     # Per client IP (anonymous) or account: slows password and code guessing.
     "DEFAULT_THROTTLE_RATES": {
-        "auth_token": env.text("STRESSRELIEF_THROTTLE_AUTH", "10/min"),
-        "register": env.text("STRESSRELIEF_THROTTLE_REGISTER", "10/hour"),
+        "auth_token": env.rate("STRESSRELIEF_THROTTLE_AUTH", "10/min"),
+        "register": env.rate("STRESSRELIEF_THROTTLE_REGISTER", "10/hour"),
         "password_reset": "10/hour",
         "care_team": "10/hour",
     },

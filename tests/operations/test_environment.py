@@ -29,6 +29,14 @@ def test_an_unset_or_blank_variable_gives_the_default() -> None:
     assert Environment({}).text("X", "fallback") == "fallback"
 
 
+def test_a_malformed_throttle_rate_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="STRESSRELIEF_THROTTLE_AUTH must be a rate"):
+        Environment({"STRESSRELIEF_THROTTLE_AUTH": "lots"}).rate(
+            "STRESSRELIEF_THROTTLE_AUTH", "1/s"
+        )
+    assert Environment({}).rate("X", "10/min") == "10/min"
+
+
 def test_an_integer_below_its_minimum_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="EMAIL_PORT must be at least 1, got 0"):
         Environment({"EMAIL_PORT": "0"}).integer("EMAIL_PORT", default=25, minimum=1)
