@@ -82,6 +82,12 @@ class Environment:
             )
         return value
 
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.raw(name) or default
+        if value not in choices:
+            raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+        return value
+
     def comma_list(self, name: str, default: list[str]) -> list[str]:
         value = self.raw(name)
         if value is None:
@@ -102,17 +108,20 @@ class Environment:
             return default
         parts = urlsplit(value)
         if parts.scheme not in schemes:
+            # Only the scheme is repeated back: the rest may hold a password.
             raise ConfigurationError(
                 f"{name} must be a URL starting with one of "
-                f"{', '.join(s + '://' for s in schemes)}; got a value starting with "
-                f"{(parts.scheme or value[:10])!r}."
+                f"{', '.join(s + '://' for s in schemes)}; got "
+                + (f"one starting with {parts.scheme + '://'!r}." if parts.scheme else "no scheme.")
             )
         try:
             parts.port  # noqa: B018 - urllib validates the port lazily
         except ValueError as error:
             raise ConfigurationError(f"{name} has an invalid port: {error}.") from error
         if not parts.hostname and not parts.path.strip("/") and parts.scheme not in bare_schemes:
-            raise ConfigurationError(f"{name} must name a host or a path; got {value!r}.")
+            raise ConfigurationError(
+                f"{name} must name a host or a path; got {redact_url(value)!r}."
+            )
         return value
 
     def _parse(self, name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
@@ -166,7 +175,13 @@ def email_settings_from_url(url: str, variable: str = "EMAIL_URL") -> dict[str, 
         raise ConfigurationError(f"{variable} has an invalid port: {error}.") from error
     query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
     use_ssl = scheme in {"smtps", "smtp+ssl"}
-    use_tls = scheme == "smtp+tls" or _parse_bool(query.get("tls", "false"))
+    try:
+        use_tls = scheme == "smtp+tls" or _parse_bool(query.get("tls", "false"))
+        timeout = int(query.get("timeout", "20"))
+    except ValueError:
+        raise ConfigurationError(
+            f"{variable}: ?tls= must be true or false and ?timeout= a number of seconds."
+        ) from None
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": parts.hostname,
@@ -176,7 +191,7 @@ def email_settings_from_url(url: str, variable: str = "EMAIL_URL") -> dict[str, 
         "EMAIL_USE_TLS": use_tls,
         "EMAIL_USE_SSL": use_ssl,
         # Seconds: a hung SMTP server must not block a worker forever.
-        "EMAIL_TIMEOUT": int(query.get("timeout", "20")),
+        "EMAIL_TIMEOUT": timeout,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,8 @@ def broker_redis_url() -> Iterator[str]:
         yield settings.REDIS_URL
         return
     # A short directory: a unix socket path must stay under ~100 characters.
-    embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="stressrelief-")) / "redis.sock")
+    socket_directory = Path(tempfile.mkdtemp(prefix="stressrelief-"))
+    embedded = EmbeddedRedis(socket_directory / "redis.sock")
     try:
         embedded.start()
     except EmbeddedRedisUnavailable as error:
@@ -57,6 +59,7 @@ def broker_redis_url() -> Iterator[str]:
         celery_app.conf.broker_url = previous
         celery_app.pool.force_close_all()
         embedded.stop()
+        shutil.rmtree(socket_directory, ignore_errors=True)
 
 
 def database_url_for_subprocess() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,5 +29,8 @@ class ConsoleAndFileEmailBackend(ConsoleEmailBackend):
                 continue
             stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
             path = directory / f"{stamp}-{uuid.uuid4().hex[:12]}.eml"
-            path.write_bytes(message.message().as_bytes(linesep="\n"))
+            # 0600: a nudge names the member and their habits.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(message.message().as_bytes(linesep="\n"))
         return sent

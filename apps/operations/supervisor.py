@@ -8,6 +8,7 @@ this supervisor, which then stops every child in order: nothing is left behind.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -24,6 +25,24 @@ class ManagedProcess:
     name: str
     process: subprocess.Popen[str]
     pump: threading.Thread | None = field(default=None)
+    # False: ask only the leader to stop (it stops its own children, e.g. Celery's pool).
+    signal_group: bool = True
+
+
+# Linux prctl(PR_SET_PDEATHSIG): the kernel sends the child SIGTERM if this supervisor
+# dies without cleaning up (SIGKILL, a crash), so no orphan keeps the port or the queue.
+_PR_SET_PDEATHSIG = 1
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux
+    _prctl = None
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: only an already-resolved C call, no Python
+    # imports or locks, so it is safe although the parent has threads.
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Supervisor:
@@ -38,9 +57,11 @@ class Supervisor:
             self.output.write(f"{name:<{self._prefix_width}} | {line.rstrip()}\n")
             self.output.flush()
 
-    def adopt(self, name: str, process: subprocess.Popen[str]) -> ManagedProcess:
+    def adopt(
+        self, name: str, process: subprocess.Popen[str], signal_group: bool = True
+    ) -> ManagedProcess:
         """Manage a process started elsewhere with stdout=PIPE (e.g. the embedded broker)."""
-        child = ManagedProcess(name=name, process=process)
+        child = ManagedProcess(name=name, process=process, signal_group=signal_group)
         if process.stdout is not None:
             child.pump = threading.Thread(target=self._pump, args=(child,), daemon=True)
             child.pump.start()
@@ -48,7 +69,11 @@ class Supervisor:
         return child
 
     def start(
-        self, name: str, command: Sequence[str], environment: Mapping[str, str]
+        self,
+        name: str,
+        command: Sequence[str],
+        environment: Mapping[str, str],
+        signal_group: bool = True,
     ) -> ManagedProcess:
         process = subprocess.Popen(
             list(command),
@@ -59,8 +84,9 @@ class Supervisor:
             text=True,
             bufsize=1,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
-        return self.adopt(name, process)
+        return self.adopt(name, process, signal_group=signal_group)
 
     def _pump(self, child: ManagedProcess) -> None:
         assert child.process.stdout is not None
@@ -74,20 +100,26 @@ class Supervisor:
         return None
 
     def stop_all(self, timeout: float = 15.0) -> None:
-        """SIGTERM every child's process group, newest first; SIGKILL what outlives `timeout`.
+        """Stop every child, newest first; SIGKILL what outlives `timeout` seconds.
 
-        Newest first: web, beat and worker stop before the broker they talk to.
+        Newest first: beat, worker and web stop before the broker they talk to. A child
+        gets SIGTERM (its whole process group, or only itself when `signal_group` is
+        False); what is left of its group afterwards (runserver's reloaded server) gets
+        SIGTERM, then SIGKILL.
         """
         for child in reversed(self.children):
-            _signal_group(child.process, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
+            if child.signal_group:
+                _signal_group(child.process, signal.SIGTERM)
+            else:
+                child.process.terminate()
             try:
-                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                child.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.say(child.name, f"did not stop within {timeout:.0f} s; killing it")
                 _signal_group(child.process, signal.SIGKILL)
                 child.process.wait()
-            # Children of the child (runserver's reloader, worker pool) share its group.
+            _signal_group(child.process, signal.SIGTERM)
+            time.sleep(0.2)  # seconds: let an orphaned group member exit on its own
             _signal_group(child.process, signal.SIGKILL)
             if child.pump is not None:
                 child.pump.join(timeout=2)

@@ -46,10 +46,13 @@ else:
 SITE_URL = env.url("SITE_URL", schemes=("http", "https"), default="http://127.0.0.1:8000")
 assert SITE_URL is not None
 _site = urlsplit(SITE_URL)
-ALLOWED_HOSTS = env.comma_list(
-    "DJANGO_ALLOWED_HOSTS",
-    default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [_site.hostname or ""],
-)
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+# Loopback names are always allowed: health checks probe from the same host or container.
+# Safe because links in emails are built from SITE_URL, never from the Host header.
+ALLOWED_HOSTS = [
+    *env.comma_list("DJANGO_ALLOWED_HOSTS", default=[] if DEBUG else [_site.hostname or ""]),
+    *LOOPBACK_HOSTS,
+]
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
 INSTALLED_APPS = [
@@ -196,7 +199,9 @@ DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "stressrelief <nudges@localh
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_MESSAGES_DIR = VAR_DIR / "mail"
 _email_url = env.url(
-    "EMAIL_URL", schemes=("smtp", "smtp+tls", "smtps", "smtp+ssl", "console", "file", "memory")
+    "EMAIL_URL",
+    schemes=("smtp", "smtp+tls", "smtps", "smtp+ssl", "console", "file", "memory"),
+    bare_schemes=("console", "memory"),
 )
 if _email_url:
     globals().update(email_settings_from_url(_email_url))
@@ -209,10 +214,16 @@ elif env.is_set("EMAIL_HOST"):
     EMAIL_USE_TLS = env.flag("EMAIL_USE_TLS", default=False)
     EMAIL_USE_SSL = env.flag("EMAIL_USE_SSL", default=False)
     EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", default=20, minimum=1)
-else:
+elif DEBUG:
     # Every message on the console and as an .eml file under var/mail/, so a person
     # running the service on one machine can read the nudges it sends.
     EMAIL_BACKEND = "apps.operations.email_backends.ConsoleAndFileEmailBackend"
+else:
+    # Printing emails in production would put addresses and health nudges in the logs.
+    raise ConfigurationError(
+        "EMAIL_URL is not set: production (DJANGO_DEBUG=false) needs an SMTP server, e.g. "
+        "EMAIL_URL=smtp+tls://user:password@mail.example.org:587."
+    )
 
 # --- Auth, i18n, static ---------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -275,6 +286,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Error pages and reports hide connection URLs too: they carry passwords.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "stressrelief.reporting.SecretHidingReporterFilter"
+
 # --- Production hardening -------------------------------------------------------------
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.flag("DJANGO_SECURE_SSL_REDIRECT", default=True)
@@ -298,7 +312,12 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.text("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env.choice(
+            "DJANGO_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        ),
+    },
     "loggers": {
         # Django adds its own console handler when DEBUG; one line per message is enough.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},

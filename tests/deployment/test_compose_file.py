@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import importlib
 import re
+import secrets
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from celery import Celery
+from django.conf import settings
 from django.core.management import get_commands
 
-from tests.conftest import REPOSITORY
+from tests.conftest import REPOSITORY, project_environment
 
 COMPOSE = yaml.safe_load((REPOSITORY / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict] = COMPOSE["services"]
@@ -75,6 +79,46 @@ def test_every_variable_the_stack_sets_is_read_by_the_settings() -> None:
 
     unread = [name for name in environment if f'"{name}"' not in settings_source]
     assert unread == []
+
+
+def compose_environment(service: dict) -> dict[str, str]:
+    """The service's environment with `${VAR:?...}` filled by a sample and `${VAR:-x}` by x."""
+    samples = {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "EMAIL_URL": "smtp+tls://nudges:password@mail.example.org:587",
+    }
+    resolved = {}
+    for name, value in service["environment"].items():
+        match = re.fullmatch(r"\$\{(\w+):([?-])([^}]*)\}", str(value))
+        if match is None:
+            resolved[name] = str(value)
+        elif match.group(2) == "-":
+            resolved[name] = match.group(3)
+        else:
+            resolved[name] = samples[match.group(1)]
+    return resolved
+
+
+@pytest.mark.slow
+def test_the_stacks_environment_passes_the_production_deployment_checks() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPOSITORY,
+        env=project_environment(**compose_environment(OUR_SERVICES["web"])),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_web_health_check_probes_a_host_the_settings_allow() -> None:
+    probe = " ".join(OUR_SERVICES["web"]["healthcheck"]["test"])
+    host = re.search(r"http://([^:/]+)", probe)
+    assert host is not None
+    assert host.group(1) in settings.LOOPBACK_HOSTS
 
 
 def test_the_dockerfile_copies_files_that_exist_and_uses_the_settings_module() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import secrets
 import socket
 import subprocess
@@ -66,6 +67,7 @@ def test_the_production_configuration_passes_djangos_deployment_checks() -> None
         "WARNING",
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=PRODUCTION_SECRET,
+        EMAIL_URL="smtp+tls://nudges:password@mail.example.org:587",
         DJANGO_ALLOWED_HOSTS="stressrelief.example.org",
         SITE_URL="https://stressrelief.example.org",
     )
@@ -97,17 +99,69 @@ def test_run_service_on_a_busy_port_says_which_port_and_what_to_do(tmp_path: Pat
     ],
     ids=["database", "redis"],
 )
-def test_run_service_names_the_service_that_does_not_answer(
+def test_run_service_names_the_service_that_does_not_answer_and_starts_nothing(
     tmp_path: Path, database_url: str, redis_url: str, expected: tuple[str, ...]
 ) -> None:
     result = run_manage(
         "run_service",
         "--port",
-        "0",
+        str(free_port()),
         STRESSRELIEF_VAR_DIR=str(tmp_path),
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
     )
 
     assert_one_clear_line(result, *expected)
-    assert not (tmp_path / "run" / "redis.sock").exists(), "nothing is left running"
+    assert "broker:" not in result.stdout
+    assert "stopping" not in result.stdout
+
+
+def test_run_service_refuses_a_port_out_of_range(tmp_path: Path) -> None:
+    result = run_manage("run_service", "--port", "0", STRESSRELIEF_VAR_DIR=str(tmp_path))
+
+    assert_one_clear_line(result, "port must be between 1 and 65535")
+
+
+def test_a_second_launcher_on_the_same_var_directory_is_refused(tmp_path: Path) -> None:
+    # given a launcher holding the lock on this var directory
+    (tmp_path / "run").mkdir()
+    with (tmp_path / "run" / "run_service.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+        result = run_manage(
+            "run_service", "--port", str(free_port()), STRESSRELIEF_VAR_DIR=str(tmp_path)
+        )
+
+    assert_one_clear_line(result, "another `make run` is already running")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("EMAIL_URL", "smtp://mail?timeout=abc", "?timeout= a number"),
+        ("DJANGO_LOG_LEVEL", "bogus", "DJANGO_LOG_LEVEL must be one of"),
+        ("DATABASE_URL", "postgresql://admin:S3CRETPW@/", "***"),
+    ],
+    ids=["email-timeout", "log-level", "password-hidden"],
+)
+def test_more_malformed_values_end_in_one_line_that_hides_passwords(
+    variable: str, value: str, fragment: str
+) -> None:
+    result = run_manage("check", **{variable: value})
+
+    assert_one_clear_line(result, fragment)
+    assert "S3CRETPW" not in result.stderr
+
+
+def test_production_without_an_email_server_is_refused() -> None:
+    result = run_manage(
+        "check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY=PRODUCTION_SECRET, EMAIL_URL=""
+    )
+
+    assert_one_clear_line(result, "EMAIL_URL is not set")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import io
 import os
 import signal
@@ -13,7 +14,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -24,8 +25,10 @@ from apps.operations.selectors import health_of_broker, health_of_database
 from apps.operations.supervisor import Supervisor
 from stressrelief.environment import redact_url
 
-# Seconds to wait for the web server to answer /healthz before giving up.
+# Seconds to wait for the web server to answer /healthz before saying so.
 WEB_START_TIMEOUT = 90
+# Signals that mean "stop": Ctrl-C, `kill`, and a closed terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Command(BaseCommand):
@@ -37,33 +40,27 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
 
     def handle(self, *args: Any, host: str, port: int, concurrency: int, **options: Any) -> None:
+        if not 1 <= port <= 65535:
+            raise CommandError(f"port must be between 1 and 65535, got {port}.")
+        # Health data lands in var/ (database, emails): readable by this user only.
+        os.umask(0o077)
+        run_directory = Path(settings.VAR_DIR, "run")
+        run_directory.mkdir(parents=True, exist_ok=True)
+        lock = _lock_run_directory(run_directory)  # held until this process exits
         _require_free_port(host, port)
-        Path(settings.VAR_DIR, "run").mkdir(parents=True, exist_ok=True)
+        _require_database()
+        _require_reachable_broker()
+
         environment = dict(os.environ, PYTHONUNBUFFERED="1")
         supervisor = Supervisor(output=sys.stdout)
         stop_requested = threading.Event()
-        for signal_number in (signal.SIGINT, signal.SIGTERM):
+        for signal_number in STOP_SIGNALS:
             signal.signal(signal_number, lambda *_: stop_requested.set())
-        _require_database()  # before starting anything, so a failure leaves nothing behind
+        failed: str | None = None
         try:
             self._start_broker(supervisor, environment)
             self._prepare_database(supervisor)
-            python = sys.executable
-            supervisor.start(
-                "web", [python, "manage.py", "runserver", f"{host}:{port}"], environment
-            )
-            supervisor.start(
-                "worker",
-                [python, "-m", "celery", "-A", "stressrelief", "worker", "--loglevel", "INFO",
-                 "--concurrency", str(concurrency), "--hostname", "worker@%h"],
-                environment,
-            )  # fmt: skip
-            supervisor.start(
-                "beat",
-                [python, "-m", "celery", "-A", "stressrelief", "beat", "--loglevel", "INFO",
-                 "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
-                environment,
-            )  # fmt: skip
+            self._start_processes(supervisor, environment, host, port, concurrency)
             url = f"http://{_url_host(host)}:{port}/"
             if self._wait_for_web(url, supervisor, stop_requested):
                 supervisor.say(
@@ -71,29 +68,54 @@ class Command(BaseCommand):
                     f"stressrelief is running at {url} (admin: {url}admin/, API docs: "
                     f"{url}api/docs/). Press Ctrl-C to stop.",
                 )
+            elif not stop_requested.is_set() and supervisor.first_exited() is None:
+                supervisor.say(
+                    "make", f"web did not answer {url}healthz within {WEB_START_TIMEOUT} s."
+                )
             while not stop_requested.is_set():
                 exited = supervisor.first_exited()
                 if exited is not None:
-                    supervisor.say(
-                        "make",
-                        f"{exited.name} exited with code {exited.process.returncode}; "
-                        "stopping everything (its output is above).",
-                    )
+                    failed = f"{exited.name} exited with code {exited.process.returncode}"
+                    supervisor.say("make", f"{failed}; stopping everything (output above).")
                     break
                 stop_requested.wait(0.5)
         finally:
-            supervisor.say("make", "stopping web, beat, worker and broker ...")
-            supervisor.stop_all()
-            supervisor.say("make", "stopped.")
+            if supervisor.children:
+                supervisor.say("make", "stopping beat, worker, web and broker ...")
+                supervisor.stop_all()
+                supervisor.say("make", "stopped.")
+            lock.close()
+        if failed:
+            raise CommandError(f"{failed}; see its output above.")
+
+    def _start_processes(
+        self,
+        supervisor: Supervisor,
+        environment: dict[str, str],
+        host: str,
+        port: int,
+        concurrency: int,
+    ) -> None:
+        python = sys.executable
+        supervisor.start("web", [python, "manage.py", "runserver", f"{host}:{port}"], environment)
+        supervisor.start(
+            "worker",
+            [python, "-m", "celery", "-A", "stressrelief", "worker", "--loglevel", "INFO",
+             "--concurrency", str(concurrency), "--hostname", "worker@%h"],
+            environment,
+            # Celery's pool children die on SIGTERM at once; its main process, told
+            # alone, finishes the running tasks first (warm shutdown).
+            signal_group=False,
+        )  # fmt: skip
+        supervisor.start(
+            "beat",
+            [python, "-m", "celery", "-A", "stressrelief", "beat", "--loglevel", "INFO",
+             "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            environment,
+        )  # fmt: skip
 
     def _start_broker(self, supervisor: Supervisor, environment: dict[str, str]) -> None:
         if settings.REDIS_URL:
-            health = health_of_broker()
-            if not health.ok:
-                raise CommandError(
-                    f"the broker at REDIS_URL does not answer ({health.detail}); start Redis "
-                    "or unset REDIS_URL to use the embedded one."
-                )
             supervisor.say("make", f"broker: Redis at {redact_url(settings.REDIS_URL)}")
             return
         if settings.CELERY_BROKER_URL.startswith("filesystem://"):
@@ -144,6 +166,20 @@ class Command(BaseCommand):
         return False
 
 
+def _lock_run_directory(run_directory: Path) -> IO[str]:
+    """One launcher per var/ directory: two would run two beats on one database."""
+    lock_file = (run_directory / "run_service.lock").open("w")
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.close()
+        raise CommandError(
+            f"another `make run` is already running with {run_directory.parent}; stop it "
+            "first (or give this one its own STRESSRELIEF_VAR_DIR)."
+        ) from None
+    return lock_file
+
+
 def _require_database() -> None:
     health = health_of_database()
     if not health.ok:
@@ -151,6 +187,17 @@ def _require_database() -> None:
         raise CommandError(
             f"the database does not answer ({health.detail}); check {where} and that "
             "the database server is running."
+        )
+
+
+def _require_reachable_broker() -> None:
+    if not settings.REDIS_URL:
+        return  # the embedded one is started later
+    health = health_of_broker()
+    if not health.ok:
+        raise CommandError(
+            f"the broker at REDIS_URL does not answer ({health.detail}); start Redis "
+            "or unset REDIS_URL to use the embedded one."
         )
 
 
