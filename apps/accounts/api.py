@@ -74,7 +74,17 @@ class TokenView(APIView):
 class PasswordChangeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=serializers.PasswordChangeSerializer, responses={204: None})
+    @extend_schema(
+        request=serializers.PasswordChangeSerializer,
+        responses={204: None},
+        examples=[
+            OpenApiExample(
+                "Change",
+                value={"old_password": "slow-breaths-at-noon", "new_password": "walk-after-lunch"},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         incoming = serializers.PasswordChangeSerializer(
             data=request.data, context={"request": request}
@@ -95,6 +105,7 @@ class PasswordResetView(APIView):
     @extend_schema(
         request=serializers.PasswordResetSerializer,
         responses={202: None},
+        examples=[OpenApiExample("Forgot", value={"email": "ana@example.org"}, request_only=True)],
         description="Emails a reset link if the address has an account. The answer is the "
         "same either way, so it never tells whether an email is registered.",
     )
@@ -110,7 +121,17 @@ class PasswordResetConfirmView(APIView):
     authentication_classes: list[type] = []
     throttle_scope = "password_reset"
 
-    @extend_schema(request=serializers.PasswordResetConfirmSerializer, responses={204: None})
+    @extend_schema(
+        request=serializers.PasswordResetConfirmSerializer,
+        responses={204: None},
+        examples=[
+            OpenApiExample(
+                "From the emailed link /accounts/reset/<uid>/<token>/",
+                value={"uid": "MTI", "token": "cdzt1k-0f1e2d", "new_password": "walk-after-lunch"},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         incoming = serializers.PasswordResetConfirmSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)

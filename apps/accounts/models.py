@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 # Name of the group whose staff members are therapists (created by a migration).
@@ -14,12 +14,20 @@ THERAPISTS_GROUP = "Therapists"
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **fields: object) -> User:
+    def create_user(
+        self, email: str, password: str | None = None, timezone: str = "UTC", **fields: object
+    ) -> User:
+        """Every account, whatever creates it (API, admin, createsuperuser), gets its
+        profile in the same transaction: code may rely on `user.profile` existing."""
+        from apps.profiles.services import profile_create  # profiles depends on accounts
+
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=email, **fields)
-        user.set_password(password)
-        user.save(using=self._db)
+        with transaction.atomic(using=self._db):
+            user = self.model(email=email, **fields)
+            user.set_password(password)
+            user.save(using=self._db)
+            profile_create(user=user, timezone=timezone)
         return user
 
     def get_by_natural_key(self, username: str | None) -> User:

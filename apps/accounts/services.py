@@ -17,7 +17,6 @@ from django.http import HttpRequest
 from django.utils.http import urlsafe_base64_decode
 
 from apps.accounts.models import THERAPISTS_GROUP, User
-from apps.profiles.services import profile_create
 
 
 @transaction.atomic
@@ -25,9 +24,9 @@ def member_create(
     *, email: str, password: str, display_name: str = "", timezone: str = "UTC"
 ) -> User:
     """Create a member and their profile together, or neither."""
-    user = User.objects.create_user(email=email, password=password, display_name=display_name)
-    profile_create(user=user, timezone=timezone)
-    return user
+    return User.objects.create_user(
+        email=email, password=password, display_name=display_name, timezone=timezone
+    )
 
 
 @transaction.atomic

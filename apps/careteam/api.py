@@ -124,7 +124,13 @@ class CareTeamLinkView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=serializers.SharesSerializer, responses=serializers.CareLinkSerializer)
+    @extend_schema(
+        request=serializers.SharesSerializer,
+        responses=serializers.CareLinkSerializer,
+        examples=[
+            OpenApiExample("Stop sharing notes", value={"share_notes": False}, request_only=True)
+        ],
+    )
     def patch(self, request: Request, link_id: int) -> Response:
         link = _own_active_link(request, link_id)
         incoming = serializers.SharesSerializer(data=request.data, partial=True)
@@ -148,7 +154,12 @@ class AccessLogView(generics.ListAPIView):
     serializer_class = serializers.AccessLogEntrySerializer
 
     def get_queryset(self) -> QuerySet[AccessLogEntry]:
-        return own_records(AccessLogEntry.objects.all(), member=self.request.user)
+        return filter_by_local_dates(
+            own_records(AccessLogEntry.objects.all(), member=self.request.user),
+            request=self.request,
+            time_zone=self.request.user.profile.timezone,
+            field="accessed_at",
+        )
 
 
 class ClientListView(generics.ListAPIView):

@@ -28,7 +28,8 @@ DATE_RANGE_PARAMETERS = [
 class OwnRecordsViewSet(viewsets.ModelViewSet):
     """CRUD over the requesting member's own rows; anyone else's id is a 404."""
 
-    http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
+    # PATCH updates; no PUT: a whole-record replace adds nothing for a log entry.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
         rows = own_records(self.queryset.model.objects.all(), member=self.request.user)
@@ -61,6 +62,9 @@ class OwnRecordsViewSet(viewsets.ModelViewSet):
             )
         ]
     ),
+    partial_update=extend_schema(
+        examples=[OpenApiExample("Correct the pain score", value={"pain": 2}, request_only=True)]
+    ),
 )
 class CheckInViewSet(OwnRecordsViewSet):
     queryset = CheckIn.objects.all()
@@ -82,6 +86,9 @@ class CheckInViewSet(OwnRecordsViewSet):
             ),
             OpenApiExample("Heat pack", value={"kind": "heat", "minutes": 15}, request_only=True),
         ]
+    ),
+    partial_update=extend_schema(
+        examples=[OpenApiExample("A longer stretch", value={"minutes": 8}, request_only=True)]
     ),
 )
 class ActivityViewSet(OwnRecordsViewSet):

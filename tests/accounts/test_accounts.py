@@ -66,3 +66,9 @@ def test_the_admin_login_page_is_served(client) -> None:
     assert response.status_code == 200
     assert b"Email address" in response.content
     assert b"stressrelief admin" in response.content
+
+
+def test_a_superuser_made_by_createsuperuser_has_a_profile_too() -> None:
+    admin = User.objects.create_superuser(email="root@example.org", password=DEFAULT_PASSWORD)
+
+    assert admin.profile.timezone == "UTC"
