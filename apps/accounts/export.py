@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from apps.accounts.models import User
 from apps.careteam.models import AccessLogEntry, CareLink, Invitation
+from apps.reminders.models import Nudge, Schedule
 from apps.tracking.models import Activity, CheckIn
 
 EXPORT_FORMAT_VERSION = 1
@@ -60,6 +61,35 @@ def member_export(*, member: User) -> dict[str, Any]:
             Activity.objects.filter(member=member),
             ["id", "kind", "minutes", "amount_ml", "recorded_at", "created_at"],
         ),
+        "schedules": _rows(
+            Schedule.objects.filter(member=member),
+            [
+                "id",
+                "kind",
+                "times",
+                "every_minutes",
+                "window_start",
+                "window_end",
+                "weekdays",
+                "channels",
+                "enabled",
+                "next_due_at",
+                "created_at",
+            ],
+        ),
+        "nudges": _rows(
+            Nudge.objects.filter(member=member),
+            [
+                "id",
+                "kind",
+                "due_at",
+                "status",
+                "suppressed_reason",
+                "sent_at",
+                "acted_at",
+                "snooze_count",
+            ],
+        ),
         "care_team": _rows(
             CareLink.objects.filter(member=member),
             CARE_LINK_FIELDS,
@@ -91,6 +121,8 @@ EXPORT_SECTIONS = {
     "careteam.carelink": "care_team",
     "careteam.invitation": "invitations_sent",
     "careteam.accesslogentry": "access_log",
+    "reminders.schedule": "schedules",
+    "reminders.nudge": "nudges",
     "authtoken.token": "api_tokens",
     "authtoken.tokenproxy": "api_tokens",  # a proxy of Token for the admin
     # Not about the member's health; listed so the completeness test knows they are

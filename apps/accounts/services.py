@@ -17,16 +17,19 @@ from django.http import HttpRequest
 from django.utils.http import urlsafe_base64_decode
 
 from apps.accounts.models import THERAPISTS_GROUP, User
+from apps.reminders.services import default_schedules_create
 
 
 @transaction.atomic
 def member_create(
     *, email: str, password: str, display_name: str = "", timezone: str = "UTC"
 ) -> User:
-    """Create a member and their profile together, or neither."""
-    return User.objects.create_user(
+    """Create a member, their profile and default reminder schedules together, or none."""
+    user = User.objects.create_user(
         email=email, password=password, display_name=display_name, timezone=timezone
     )
+    default_schedules_create(member=user)
+    return user
 
 
 @transaction.atomic

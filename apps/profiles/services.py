@@ -29,11 +29,19 @@ def profile_create(*, user: User, timezone: str = "UTC") -> Profile:
 
 @transaction.atomic
 def profile_update(*, profile: Profile, changes: dict[str, Any]) -> Profile:
-    """Apply already-validated field changes and save them all, or none."""
+    """Apply already-validated field changes and save them all, or none. Reminder
+    schedules follow at once (a new time zone re-times every nudge)."""
+    from apps.reminders.services import schedules_follow_profile  # reminders uses profiles
+
+    before = {
+        field: getattr(profile, field)
+        for field in ("timezone", "hot_environment", "work_start", "work_end")
+    }
     for field, value in changes.items():
         setattr(profile, field, value)
     profile.full_clean()
     profile.save()
+    schedules_follow_profile(profile=profile, before=before)
     return profile
 
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "apps.operations",
     "apps.tracking",
     "apps.careteam",
+    "apps.reminders",
     "rest_framework.authtoken",
     # Listed so Celery's autodiscovery imports worker/tasks.py.
     "worker",
