@@ -85,6 +85,7 @@ class Schedule(models.Model):
 
 class NudgeStatus(models.TextChoices):
     PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
     SENT = "sent", "Sent"
     DONE = "done", "Done"
     SNOOZED = "snoozed", "Snoozed"
@@ -102,6 +103,7 @@ class SuppressionReason(models.TextChoices):
     RECENT_WATER = "recent_water", "Water was logged in the last 30 minutes"
     RECENT_MOVEMENT = "recent_movement", "Movement or a stretch was logged in the last 20 minutes"
     MINDFULNESS_DONE = "mindfulness_done", "Today's mindfulness session is done"
+    TOO_SOON = "too_soon", "Another message went out less than 20 minutes ago"
 
 
 class Nudge(models.Model):
@@ -127,6 +129,12 @@ class Nudge(models.Model):
     acted_at = models.DateTimeField(null=True, blank=True)
     snooze_count = models.PositiveSmallIntegerField(default=0)
     snoozed_until = models.DateTimeField(null=True, blank=True)
+    # Delivery bookkeeping: a worker claims a pending nudge by writing a fresh token
+    # (conditional update), so two workers never send the same nudge; a transient
+    # failure puts it back to pending with the time of the next try.
+    claim_token = models.UUIDField(null=True, blank=True)
+    delivery_tries = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -136,7 +144,7 @@ class Nudge(models.Model):
             models.Index(
                 fields=["status", "enqueued_at"],
                 name="nudge_outbox",
-                condition=Q(status__in=["pending", "snoozed"]),
+                condition=Q(status__in=["pending", "sending", "snoozed"]),
             ),
         ]
         constraints = [
@@ -146,25 +154,3 @@ class Nudge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} nudge {self.pk} for member {self.member_id}"
-
-
-class DeliveryAttempt(models.Model):
-    """One try at one channel: the audit trail an operator and a therapist read."""
-
-    class Outcome(models.TextChoices):
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed (will retry)"
-        REJECTED = "rejected", "Rejected permanently"
-        SKIPPED = "skipped", "Skipped"
-
-    nudge = models.ForeignKey(Nudge, on_delete=models.CASCADE, related_name="attempts")
-    channel = models.CharField(max_length=16)
-    attempted_at = models.DateTimeField(auto_now_add=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ("attempted_at", "id")
-
-    def __str__(self) -> str:
-        return f"{self.channel} {self.outcome} for nudge {self.nudge_id}"

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "apps.tracking",
     "apps.careteam",
     "apps.reminders",
+    "apps.delivery",
     "rest_framework.authtoken",
     # Listed so Celery's autodiscovery imports worker/tasks.py.
     "worker",

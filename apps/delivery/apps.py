@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class DeliveryConfig(AppConfig):
+    """Getting a nudge to the member: one transport per channel, every attempt recorded."""
+
+    name = "apps.delivery"
+    label = "delivery"
+    verbose_name = "Delivery"

@@ -1,0 +1,66 @@
+"""What a nudge says, in the project's own words (facts from DOMAIN.md). Several
+phrasings per kind, picked by the nudge's id, so the same reminder does not read the
+same every time yet a redelivered message says exactly what the first try said."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from apps.reminders.models import Nudge, NudgeKind
+
+PHRASES: dict[str, tuple[tuple[str, str], ...]] = {
+    NudgeKind.MINDFULNESS: (
+        ("Ten quiet minutes", "Sit comfortably, let your shoulders drop and follow your breath for 10 minutes."),
+        ("A pause for your shoulders", "Stress tightens the neck and shoulders without us noticing. Ten minutes of slow breathing loosens them."),
+        ("Time to unclench", "Check your jaw, neck and shoulders, then give yourself 10 calm minutes."),
+    ),
+    NudgeKind.HYDRATION: (
+        ("A glass of water", "Muscles cramp more easily when you are low on fluids. Have a glass now."),
+        ("Drink some water", "Small, regular drinks beat one big one. A glass now keeps you topped up."),
+        ("Water break", "Especially in the heat: a glass of water helps keep cramps away."),
+    ),
+    NudgeKind.MOVEMENT: (
+        ("Up and walk", "You have been sitting a while. Stand up and walk for a couple of minutes."),
+        ("Break the posture", "Holding one position tires muscles. A short walk resets them."),
+        ("Stretch your legs", "Thirty minutes at the desk is enough: get up and move for a moment."),
+    ),
+    NudgeKind.STRETCH: (
+        ("Stretch time", "A gentle stretch lengthens the muscle, the opposite of a spasm. Hold each one, breathe, no bouncing."),
+        ("Loosen up", "Stretching often eases the tension that forms tender knots. Take two minutes now."),
+        ("A few stretches", "Neck, shoulders and back: slow stretches, held without pain."),
+    ),
+    NudgeKind.WARMUP: (
+        ("Warm up first", "Before exercise or physical work, warm up for a few minutes: cold muscles cramp more easily."),
+        ("Get warm", "A few minutes of easy movement before you start protects your muscles."),
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to a member, covering one or more nudges due together."""
+
+    nudge_ids: tuple[int, ...]
+    title: str
+    body: str
+    lines: tuple[tuple[str, str], ...]  # (title, text) per nudge, for a bundled message
+
+
+def compose(nudges: Sequence[Nudge]) -> Message:
+    lines = tuple(_phrase(nudge) for nudge in nudges)
+    if len(lines) == 1:
+        title, body = lines[0]
+    else:
+        title = " and ".join(line[0] for line in lines[:2]) + (
+            " and more" if len(lines) > 2 else ""
+        )
+        body = "\n".join(f"{line[0]}: {line[1]}" for line in lines)
+    return Message(
+        nudge_ids=tuple(nudge.pk for nudge in nudges), title=title, body=body, lines=lines
+    )
+
+
+def _phrase(nudge: Nudge) -> tuple[str, str]:
+    choices = PHRASES[nudge.kind]
+    return choices[nudge.pk % len(choices)]

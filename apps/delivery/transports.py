@@ -1,0 +1,110 @@
+"""One transport per channel behind a small registry. A transport sends one message to
+one member and says how it went; it never touches nudge state (services.py does)."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from apps.delivery.content import Message
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: str  # a DeliveryAttempt.Outcome value
+    error: str = ""
+    retry_after: float | None = None  # seconds the far side asked us to wait
+
+    @classmethod
+    def sent(cls) -> SendResult:
+        return cls("sent")
+
+    @classmethod
+    def failed(cls, error: str, retry_after: float | None = None) -> SendResult:
+        return cls("failed", error[:1000], retry_after)
+
+    @classmethod
+    def rejected(cls, error: str) -> SendResult:
+        return cls("rejected", error[:1000])
+
+    @classmethod
+    def skipped(cls, error: str) -> SendResult:
+        return cls("skipped", error[:1000])
+
+
+class Transport(Protocol):
+    channel: ClassVar[str]
+
+    def send(self, *, member: User, message: Message) -> SendResult: ...
+
+
+TRANSPORTS: dict[str, Transport] = {}
+
+
+def register(transport: Transport) -> Transport:
+    TRANSPORTS[transport.channel] = transport
+    return transport
+
+
+class InAppTransport:
+    """The nudge row itself is the in-app message (listed by `nudges/`): always sent."""
+
+    channel: ClassVar[str] = "in_app"
+
+    def send(self, *, member: User, message: Message) -> SendResult:
+        return SendResult.sent()
+
+
+class EmailTransport:
+    """HTML + plain text from templates/delivery/, a stable Message-ID per message, so a
+    redelivered email can be recognised as the same one."""
+
+    channel: ClassVar[str] = "email"
+
+    def send(self, *, member: User, message: Message) -> SendResult:
+        context = {"member": member, "message": message, "site_url": settings.SITE_URL}
+        email = EmailMultiAlternatives(
+            subject=message.title,
+            body=render_to_string("delivery/nudge_email.txt", context),
+            to=[member.email],
+            headers={"Message-ID": message_id(message)},
+        )
+        email.attach_alternative(
+            render_to_string("delivery/nudge_email.html", context), "text/html"
+        )
+        try:
+            email.send()
+        except smtplib.SMTPRecipientsRefused as error:
+            return _smtp_result(error, code=_first_code(error.recipients))
+        except smtplib.SMTPResponseException as error:
+            return _smtp_result(error, code=error.smtp_code)
+        except (smtplib.SMTPException, OSError) as error:
+            return SendResult.failed(f"{type(error).__name__}: {error}")
+        return SendResult.sent()
+
+
+def message_id(message: Message) -> str:
+    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return f"<nudge-{'-'.join(str(i) for i in message.nudge_ids)}@{domain}>"
+
+
+def _first_code(recipients: dict[str, tuple[int, bytes]]) -> int:
+    return next(iter(recipients.values()))[0] if recipients else 0
+
+
+def _smtp_result(error: Exception, *, code: int) -> SendResult:
+    # 5xx: permanent (bad address, policy); 4xx and anything else: try again later.
+    text = f"SMTP {code}: {error}"
+    return SendResult.rejected(text) if 500 <= code < 600 else SendResult.failed(text)
+
+
+register(InAppTransport())
+register(EmailTransport())
