@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from apps.accounts.models import User
 from apps.careteam.models import AccessLogEntry, CareLink, Invitation
+from apps.delivery.models import PushSubscription
 from apps.reminders.models import Nudge, Schedule
 from apps.tracking.models import Activity, CheckIn
 
@@ -90,6 +91,10 @@ def member_export(*, member: User) -> dict[str, Any]:
                 "snooze_count",
             ],
         ),
+        "push_subscriptions": _rows(
+            PushSubscription.objects.filter(member=member),
+            ["id", "endpoint", "created_at", "disabled_at"],
+        ),
         "care_team": _rows(
             CareLink.objects.filter(member=member),
             CARE_LINK_FIELDS,
@@ -123,6 +128,7 @@ EXPORT_SECTIONS = {
     "careteam.accesslogentry": "access_log",
     "reminders.schedule": "schedules",
     "reminders.nudge": "nudges",
+    "delivery.pushsubscription": "push_subscriptions",
     "authtoken.token": "api_tokens",
     "authtoken.tokenproxy": "api_tokens",  # a proxy of Token for the admin
     # Not about the member's health; listed so the completeness test knows they are

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the phrases read better unwrapped
 """What a nudge says, in the project's own words (facts from DOMAIN.md). Several
 phrasings per kind, picked by the nudge's id, so the same reminder does not read the
 same every time yet a redelivered message says exactly what the first try said."""
