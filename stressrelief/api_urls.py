@@ -1,12 +1,15 @@
 """Routes under /api/v1/ (names fixed by ../shared/API_CONTRACT.md)."""
 
-from django.urls import path
+from django.urls import path, register_converter
 from rest_framework.routers import SimpleRouter
 
 from apps.accounts import api as accounts
 from apps.careteam import api as careteam
 from apps.profiles import api as profiles
 from apps.tracking import api as tracking
+from stressrelief.converters import IdConverter
+
+register_converter(IdConverter, "id")
 
 router = SimpleRouter()
 router.register("checkins", tracking.CheckInViewSet, basename="checkin")
@@ -28,10 +31,10 @@ urlpatterns = [
     path("invitations/", careteam.InvitationView.as_view(), name="invitations"),
     path("care-team/", careteam.CareTeamView.as_view(), name="care-team"),
     path("care-team/access-log/", careteam.AccessLogView.as_view(), name="access-log"),
-    path("care-team/<int:link_id>/", careteam.CareTeamLinkView.as_view(), name="care-team-link"),
+    path("care-team/<id:link_id>/", careteam.CareTeamLinkView.as_view(), name="care-team-link"),
     path("clients/", careteam.ClientListView.as_view(), name="clients"),
     path(
-        "clients/<int:client_id>/checkins/",
+        "clients/<id:client_id>/checkins/",
         careteam.ClientCheckInsView.as_view(),
         name="client-checkins",
     ),

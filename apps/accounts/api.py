@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib.auth import update_session_auth_hash
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +12,13 @@ from rest_framework.views import APIView
 
 from apps.accounts import serializers
 from apps.accounts.export import member_export
-from apps.accounts.services import member_create, password_reset_confirm, password_reset_send
+from apps.accounts.services import (
+    member_create,
+    password_reset_confirm,
+    password_reset_send,
+    password_set,
+    token_for,
+)
 
 
 class RegisterView(APIView):
@@ -67,8 +72,7 @@ class TokenView(APIView):
             data=request.data, context={"request": request}
         )
         incoming.is_valid(raise_exception=True)
-        token, _ = Token.objects.get_or_create(user=incoming.validated_data["user"])
-        return Response({"token": token.key})
+        return Response({"token": token_for(user=incoming.validated_data["user"]).key})
 
 
 class PasswordChangeView(APIView):
@@ -76,7 +80,9 @@ class PasswordChangeView(APIView):
 
     @extend_schema(
         request=serializers.PasswordChangeSerializer,
-        responses={204: None},
+        responses={200: serializers.TokenSerializer},
+        description="Every API token and every other browser session ends; the answer "
+        "carries the new token. This browser session stays logged in.",
         examples=[
             OpenApiExample(
                 "Change",
@@ -90,11 +96,12 @@ class PasswordChangeView(APIView):
             data=request.data, context={"request": request}
         )
         incoming.is_valid(raise_exception=True)
-        request.user.set_password(incoming.validated_data["new_password"])
-        request.user.save(update_fields=["password"])
-        # A changed password must end other sessions, but not the one that changed it.
-        update_session_auth_hash(request._request, request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        token = password_set(
+            user=request.user, new_password=incoming.validated_data["new_password"]
+        )
+        if request._request.session.session_key:
+            update_session_auth_hash(request._request, request.user)  # keep this one
+        return Response({"token": token.key})
 
 
 class PasswordResetView(APIView):

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.admin.models import LogEntry
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from apps.accounts.models import User
+from apps.accounts.selectors import user_is_therapist
 from apps.careteam.models import AccessLogEntry, CareLink, Invitation
 from apps.delivery.models import PushSubscription
 from apps.reminders.models import Nudge, Schedule
@@ -50,7 +52,7 @@ def member_export(*, member: User) -> dict[str, Any]:
             "display_name": member.display_name,
             "date_joined": member.date_joined,
             "last_login": member.last_login,
-            "is_therapist": member.groups.filter(name="Therapists").exists(),
+            "is_therapist": user_is_therapist(user=member),
         },
         "profile": model_to_dict(profile, exclude=["id", "user"])
         | {"created_at": profile.created_at, "updated_at": profile.updated_at},
@@ -107,6 +109,14 @@ def member_export(*, member: User) -> dict[str, Any]:
             Invitation.objects.filter(therapist=member),
             ["id", "created_at", "expires_at", "accepted_at"],
         ),
+        "invitations_accepted": _rows(
+            Invitation.objects.filter(accepted_by=member),
+            ["id", "therapist__display_name", "accepted_at"],
+        ),
+        "admin_actions": _rows(
+            LogEntry.objects.filter(user=member),
+            ["action_time", "content_type__model", "object_repr", "action_flag"],
+        ),
         "access_log": _rows(
             AccessLogEntry.objects.filter(member=member),
             ["id", "therapist_name", "categories", "what", "accessed_at"],
@@ -117,21 +127,28 @@ def member_export(*, member: User) -> dict[str, Any]:
     }
 
 
-# Model label -> export key, for every model with a foreign key to the user.
+# "<model label>.<field>" -> export key, for every relation to the user model in every
+# installed app. tests/accounts/test_export_and_erase.py fails on any relation missing.
 EXPORT_SECTIONS = {
-    "accounts.user": "account",
-    "profiles.profile": "profile",
-    "tracking.checkin": "checkins",
-    "tracking.activity": "activities",
-    "careteam.carelink": "care_team",
-    "careteam.invitation": "invitations_sent",
-    "careteam.accesslogentry": "access_log",
-    "reminders.schedule": "schedules",
-    "reminders.nudge": "nudges",
-    "delivery.pushsubscription": "push_subscriptions",
-    "authtoken.token": "api_tokens",
-    "authtoken.tokenproxy": "api_tokens",  # a proxy of Token for the admin
-    # Not about the member's health; listed so the completeness test knows they are
-    # deliberate: admin history (erased with the account), group and permission links.
-    "admin.logentry": "account",
+    "accounts.user.id": "account",
+    "accounts.loginsession.user": "account",  # session keys: credentials, not exported
+    "profiles.profile.user": "profile",
+    "tracking.checkin.member": "checkins",
+    "tracking.activity.member": "activities",
+    "reminders.schedule.member": "schedules",
+    "reminders.nudge.member": "nudges",
+    "delivery.pushsubscription.member": "push_subscriptions",
+    "careteam.carelink.member": "care_team",
+    "careteam.carelink.therapist": "clients",
+    "careteam.invitation.therapist": "invitations_sent",
+    "careteam.invitation.accepted_by": "invitations_accepted",
+    "careteam.accesslogentry.member": "access_log",
+    # Reads this account made as a therapist are in the clients' logs, not this export.
+    "careteam.accesslogentry.therapist": "clients",
+    "authtoken.token.user": "api_tokens",
+    "authtoken.tokenproxy.user": "api_tokens",
+    "admin.logentry.user": "admin_actions",
+    # Django's link tables: which groups and permissions the account has.
+    "accounts.user_groups.user": "account",
+    "accounts.user_user_permissions.user": "account",
 }

@@ -66,3 +66,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args: object, **kwargs: object) -> None:
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
+
+
+class LoginSession(models.Model):
+    """Which browser sessions belong to which user, so erasing an account (or changing
+    its password) can end every one of them: Django's session rows do not say."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Session of user {self.user_id}"

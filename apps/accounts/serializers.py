@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from apps.accounts.models import User
+from apps.accounts.services import EMAIL_TAKEN
 from apps.profiles.validators import validate_time_zone
 
 
@@ -34,8 +35,10 @@ class RegistrationSerializer(serializers.Serializer):
 
     def validate_email(self, value: str) -> str:
         email = value.strip().lower()
+        # Saying so helps a person who forgot they registered; the endpoint is throttled
+        # (10 an hour per address), which keeps probing for accounts slow.
         if User.objects.filter(email=email).exists():
-            raise serializers.ValidationError("An account with this email exists already.")
+            raise serializers.ValidationError(EMAIL_TAKEN)
         return email
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

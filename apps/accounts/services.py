@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import password_validation
@@ -11,24 +12,39 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Field, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.http import urlsafe_base64_decode
+from rest_framework.authtoken.models import Token
 
-from apps.accounts.models import THERAPISTS_GROUP, User
+from apps.accounts.models import THERAPISTS_GROUP, LoginSession, User
+from apps.careteam.models import AccessLogEntry
 from apps.reminders.services import default_schedules_create
 
+EMAIL_TAKEN = "An account with this email exists already."
 
-@transaction.atomic
+
 def member_create(
     *, email: str, password: str, display_name: str = "", timezone: str = "UTC"
 ) -> User:
-    """Create a member, their profile and default reminder schedules together, or none."""
-    user = User.objects.create_user(
-        email=email, password=password, display_name=display_name, timezone=timezone
-    )
-    default_schedules_create(member=user)
+    """Create a member, their profile and default reminder schedules together, or none.
+
+    Two registrations racing for one email: the database's unique index decides, and
+    the loser gets a ValidationError on `email`, not a 500.
+    """
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email, password=password, display_name=display_name, timezone=timezone
+            )
+            default_schedules_create(member=user)
+    except IntegrityError:
+        if User.objects.filter(email=email.strip().lower()).exists():
+            raise ValidationError({"email": [EMAIL_TAKEN]}) from None
+        raise
     return user
 
 
@@ -46,16 +62,76 @@ def therapist_create(*, email: str, password: str, display_name: str = "") -> Us
 def member_erase(*, member: User) -> None:
     """Erase the member and every row about them, in one transaction.
 
-    Rows that point at the member cascade (profile, check-ins, activities, care links,
-    access log, API token); an invitation they accepted keeps no pointer to them
-    (SET_NULL). Admin history entries *about* the account hold its email as text, so
-    they go too. Sessions die with the account: they resolve to no user.
+    - Rows that point at the member cascade (profile, check-ins, activities, schedules,
+      nudges, links, access log, tokens, push subscriptions); an invitation they
+      accepted keeps no pointer to them (SET_NULL).
+    - Admin history about the account or any of its rows holds names as text: deleted.
+    - Their browser sessions are deleted (LoginSession knows which).
+    - Where the member was a therapist, other members' access logs keep the fact of the
+      read but no longer the therapist's name or email.
     """
     with transaction.atomic():
-        LogEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(User), object_id=str(member.pk)
-        ).delete()
+        _admin_history_about(member).delete()
+        Session.objects.filter(session_key__in=member.login_sessions.values("session_key")).delete()
+        AccessLogEntry.objects.filter(therapist=member).update(therapist_name=ERASED_THERAPIST_NAME)
         member.delete()
+
+
+ERASED_THERAPIST_NAME = "a therapist whose account was deleted"
+
+
+def _admin_history_about(member: User) -> QuerySet[LogEntry]:
+    """Admin log entries about the member's account or any row that points at it."""
+    about = Q(content_type=ContentType.objects.get_for_model(User), object_id=str(member.pk))
+    for model, field in relations_to_users():
+        primary_keys = model._default_manager.filter(**{field.attname: member.pk}).values_list(
+            "pk", flat=True
+        )
+        keys = [str(key) for key in primary_keys]
+        if keys:
+            about |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=keys)
+    return LogEntry.objects.filter(about)
+
+
+def relations_to_users() -> list[tuple[type[Model], Field]]:
+    """Every (model, field) in every installed app whose field points at the user model."""
+    found = []
+    for model in apps.get_models(include_auto_created=True):
+        for field in model._meta.get_fields():
+            if field.concrete and field.is_relation and field.related_model is User:
+                found.append((model, field))
+    return found
+
+
+def login_session_record(
+    sender: object, request: HttpRequest | None, user: User, **kwargs: object
+) -> None:
+    """On every log-in: remember the session's key for this user."""
+    if request is None or not hasattr(request, "session"):
+        return
+    if not request.session.session_key:
+        request.session.save()
+    LoginSession.objects.get_or_create(
+        session_key=request.session.session_key, defaults={"user": user}
+    )
+
+
+def token_for(*, user: User) -> Token:
+    """The user's API token, created on first use."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+@transaction.atomic
+def password_set(*, user: User, new_password: str) -> Token:
+    """Set a new (already validated) password and end every other way in: API tokens
+    and browser sessions. Returns a fresh API token for the caller to use."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    Token.objects.filter(user=user).delete()
+    Session.objects.filter(session_key__in=user.login_sessions.values("session_key")).delete()
+    user.login_sessions.all().delete()
+    return Token.objects.create(user=user)
 
 
 def password_reset_send(*, email: str, request: HttpRequest) -> None:
@@ -85,6 +161,5 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
         password_validation.validate_password(new_password, user=user)
     except ValidationError as error:
         raise ValidationError({"new_password": error.messages}) from None
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
+    password_set(user=user, new_password=new_password)
     return user

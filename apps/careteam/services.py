@@ -64,8 +64,10 @@ def invitation_create(*, therapist: User) -> tuple[Invitation, str]:
 def care_link_accept(*, member: User, code: str, shares: Shares) -> CareLink:
     """Use an invitation code: link `member` to its therapist with the chosen shares.
 
-    The invitation row is locked, so two members racing for one code cannot both win.
-    Errors are ValidationErrors on the `code` field.
+    The invitation row is locked (and, through select_related, the therapist's user row
+    with it), so two members racing for one code cannot both win; the partial unique
+    constraint on active links backs the "already sharing" check. Errors are
+    ValidationErrors on the `code` field.
     """
     invitation = (
         Invitation.objects.select_for_update()

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from rest_framework import serializers
+from rest_framework import parsers, serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +25,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, but JSON nested too deep for Python is a 400, not a 500."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+
+
 class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -34,16 +45,32 @@ class DateRangeSerializer(serializers.Serializer):
     """`?from=YYYY-MM-DD&to=YYYY-MM-DD`: local calendar days, both inclusive."""
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        # Declared here because `from` is a Python keyword.
+        # Declared here because `from` is a Python keyword. Bounded, so converting a day
+        # to an instant in any zone cannot overflow.
         return {
-            "from": serializers.DateField(required=False),
-            "to": serializers.DateField(required=False),
+            name: serializers.DateField(
+                required=False, validators=[validate_record_date], help_text="YYYY-MM-DD"
+            )
+            for name in ("from", "to")
         }
 
     def validate(self, attrs: dict[str, date]) -> dict[str, date]:
         if "from" in attrs and "to" in attrs and attrs["from"] > attrs["to"]:
             raise serializers.ValidationError({"to": ["Must be on or after `from`."]})
         return attrs
+
+
+# Records before this are typos (0001-01-01), and far-off days overflow in some zones.
+EARLIEST_RECORD = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+
+
+def validate_record_date(value: date) -> date:
+    if not EARLIEST_RECORD <= value <= LATEST_DAY:
+        raise serializers.ValidationError(
+            f"Must be between {EARLIEST_RECORD.isoformat()} and {LATEST_DAY.isoformat()}."
+        )
+    return value
 
 
 def filter_by_local_dates(

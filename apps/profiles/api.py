@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib.auth import logout
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -17,7 +15,7 @@ from apps.accounts.serializers import PasswordConfirmationSerializer
 from apps.accounts.services import member_erase
 from apps.profiles.serializers import PauseSerializer, ProfileSerializer
 from apps.profiles.services import (
-    pause_end_tomorrow_morning,
+    pause_end,
     profile_pause,
     profile_resume,
     profile_update,
@@ -58,10 +56,9 @@ class MeView(APIView):
         incoming.is_valid(raise_exception=True)
         changes = dict(incoming.validated_data)
         account_changes = changes.pop("user", {})
-        if "display_name" in account_changes:
-            request.user.display_name = account_changes["display_name"]
-            request.user.save(update_fields=["display_name"])
-        profile_update(profile=profile, changes=changes)
+        profile_update(
+            profile=profile, changes=changes, display_name=account_changes.get("display_name")
+        )
         return Response(ProfileSerializer(profile).data)
 
     @extend_schema(
@@ -97,17 +94,10 @@ class PauseView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        incoming = PauseSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
         profile = request.user.profile
-        now = timezone.now()
-        data = incoming.validated_data
-        if data.get("minutes"):
-            until = now + timedelta(minutes=data["minutes"])
-        elif data.get("until"):
-            until = data["until"]
-        else:
-            until = pause_end_tomorrow_morning(profile=profile, now=now)
+        incoming = PauseSerializer(data=request.data, context={"time_zone": profile.timezone})
+        incoming.is_valid(raise_exception=True)
+        until = pause_end(profile=profile, now=timezone.now(), **incoming.validated_data)
         profile_pause(profile=profile, until=until)
         return Response(ProfileSerializer(profile).data)
 

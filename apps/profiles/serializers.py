@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -119,6 +120,13 @@ class PauseSerializer(serializers.Serializer):
     )
     until = serializers.DateTimeField(required=False)
     tomorrow_morning = serializers.BooleanField(required=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # A date-time without an offset means the member's own wall clock, not UTC.
+        zone = self.context.get("time_zone")
+        if zone:
+            self.fields["until"].timezone = ZoneInfo(zone)
+        return super().to_internal_value(data)
 
     def validate_until(self, value: datetime) -> datetime:
         now = timezone.now()

@@ -28,9 +28,12 @@ def profile_create(*, user: User, timezone: str = "UTC") -> Profile:
 
 
 @transaction.atomic
-def profile_update(*, profile: Profile, changes: dict[str, Any]) -> Profile:
-    """Apply already-validated field changes and save them all, or none. Reminder
-    schedules follow at once (a new time zone re-times every nudge)."""
+def profile_update(
+    *, profile: Profile, changes: dict[str, Any], display_name: str | None = None
+) -> Profile:
+    """Apply already-validated field changes (and the account's display name) and save
+    them all, or none. Reminder schedules follow at once (a new time zone re-times
+    every nudge)."""
     from apps.reminders.services import schedules_follow_profile  # reminders uses profiles
 
     before = {
@@ -41,19 +44,37 @@ def profile_update(*, profile: Profile, changes: dict[str, Any]) -> Profile:
         setattr(profile, field, value)
     profile.full_clean()
     profile.save()
+    if display_name is not None:
+        profile.user.display_name = display_name
+        profile.user.save(update_fields=["display_name"])
     schedules_follow_profile(profile=profile, before=before)
     return profile
 
 
 def pause_end_tomorrow_morning(*, profile: Profile, now: datetime) -> datetime:
     """Tomorrow at the member's work start (or 08:00), in their own time zone, in UTC."""
+    from apps.reminders.rules import local_to_utc  # the one answer for gaps and folds
+
     zone = ZoneInfo(profile.timezone)
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-    morning = profile.work_start or DEFAULT_MORNING
-    # fold=0: on a fall-back morning the first of the two times; a spring-forward gap
-    # time is normalised forward by the UTC round-trip.
-    local = datetime.combine(tomorrow, morning, tzinfo=zone)
-    return local.astimezone(ZoneInfo("UTC"))
+    return local_to_utc(tomorrow, profile.work_start or DEFAULT_MORNING, zone)
+
+
+def pause_end(
+    *,
+    profile: Profile,
+    now: datetime,
+    minutes: int | None = None,
+    until: datetime | None = None,
+    tomorrow_morning: bool = False,
+) -> datetime:
+    """When a pause asked for as "for N minutes", "until ..." or "until tomorrow morning"
+    ends. Exactly one is given (the API checks)."""
+    if minutes:
+        return now + timedelta(minutes=minutes)
+    if until is not None:
+        return until
+    return pause_end_tomorrow_morning(profile=profile, now=now)
 
 
 def profile_pause(*, profile: Profile, until: datetime) -> Profile:

@@ -7,10 +7,14 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
+# Names zoneinfo knows that are not places: "localtime" is the server's own zone and
+# "Factory" a placeholder; a member's zone must be a real one.
+NOT_PLACES = frozenset({"localtime", "Factory"})
+
 
 @lru_cache(maxsize=1)
 def _known_time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - NOT_PLACES
 
 
 def validate_time_zone(value: str) -> None:

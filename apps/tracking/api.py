@@ -18,6 +18,7 @@ from apps.core.api import filter_by_local_dates
 from apps.tracking.models import Activity, CheckIn
 from apps.tracking.serializers import ActivitySerializer, CheckInSerializer
 from apps.tracking.services import activity_record, checkin_record, record_update
+from stressrelief.converters import IdConverter
 
 DATE_RANGE_PARAMETERS = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First local day, inclusive."),
@@ -28,6 +29,7 @@ DATE_RANGE_PARAMETERS = [
 class OwnRecordsViewSet(viewsets.ModelViewSet):
     """CRUD over the requesting member's own rows; anyone else's id is a 404."""
 
+    lookup_value_regex = IdConverter.regex
     # PATCH updates; no PUT: a whole-record replace adds nothing for a log entry.
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from apps.core.api import EARLIEST_RECORD
 from apps.tracking.models import (
     BODY_AREAS,
     HEAT_MAX_MINUTES,
@@ -38,8 +39,12 @@ KINDS_NEEDING_MINUTES = {ActivityKind.MINDFULNESS, ActivityKind.HEAT}
 
 
 def validate_not_in_future(value: datetime) -> datetime:
+    """Not more than 5 minutes ahead (clock drift), and not before 2000 (a typo, and
+    a date so early it cannot be turned into every zone's local day)."""
     if value > timezone.now() + FUTURE_TOLERANCE:
         raise serializers.ValidationError("Cannot be more than 5 minutes in the future.")
+    if value.date() < EARLIEST_RECORD:
+        raise serializers.ValidationError(f"Cannot be before {EARLIEST_RECORD.isoformat()}.")
     return value
 
 

@@ -267,6 +267,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.Pagination",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # How many proxies in front set X-Forwarded-For. 0: the client address is the TCP
+    # peer, so a forged header cannot give a client a fresh throttle identity.
+    "NUM_PROXIES": env.integer("DJANGO_NUM_PROXIES", default=0, minimum=0),
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Per client IP (anonymous) or account: slows password and code guessing.
     "DEFAULT_THROTTLE_RATES": {
         "auth_token": env.rate("STRESSRELIEF_THROTTLE_AUTH", "10/min"),

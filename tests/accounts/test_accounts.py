@@ -6,7 +6,6 @@ import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 
 from apps.accounts.models import THERAPISTS_GROUP, User
 from apps.accounts.selectors import user_is_therapist
@@ -28,8 +27,10 @@ def test_a_member_logs_in_with_their_email_in_any_letter_case() -> None:
 def test_the_same_email_cannot_register_twice_whatever_its_case() -> None:
     make_member(email="sam@example.org")
 
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(ValidationError) as error:
         make_member(email="SAM@example.org")
+
+    assert error.value.message_dict == {"email": ["An account with this email exists already."]}
 
 
 def test_a_new_member_gets_a_profile_in_their_time_zone() -> None:

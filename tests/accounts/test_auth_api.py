@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
@@ -132,9 +133,49 @@ def test_password_change_needs_the_current_password(api_as) -> None:
 
     assert refused.status_code == 400
     assert "old_password" in refused.json()
-    assert changed.status_code == 204
+    assert changed.status_code == 200
     member.refresh_from_db()
     assert member.check_password("a-new-calm-password")
+
+
+def test_changing_the_password_ends_the_old_api_token(api_as) -> None:
+    member = make_member()
+    old = api_as(member)
+
+    changed = old.post(
+        "/api/v1/auth/password/change/",
+        {"old_password": DEFAULT_PASSWORD, "new_password": "a-new-calm-password"},
+    )
+
+    assert old.get("/api/v1/me/").status_code == 401
+    fresh = APIClient()
+    fresh.credentials(HTTP_AUTHORIZATION=f"Token {changed.json()['token']}")
+    assert fresh.get("/api/v1/me/").status_code == 200
+
+
+def test_a_forged_forwarded_for_header_does_not_reset_the_throttle() -> None:
+    client = APIClient()
+    statuses = [
+        client.post(
+            "/api/v1/auth/token/",
+            {"email": "a@example.org", "password": "x"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}",
+        ).status_code
+        for attempt in range(12)
+    ]
+
+    assert statuses[10:] == [429, 429]
+
+
+def test_two_registrations_racing_for_one_email_give_a_400_not_a_500() -> None:
+    from apps.accounts.services import member_create
+
+    make_member(email="race@example.org")
+    # the serializer's check passed for both; the database decides
+    with pytest.raises(ValidationError) as error:
+        member_create(email="race@example.org", password="slow-breaths-at-noon")
+
+    assert "email" in error.value.message_dict
 
 
 def test_password_reset_by_email_link_sets_a_new_password() -> None:
@@ -153,7 +194,7 @@ def test_password_reset_by_email_link_sets_a_new_password() -> None:
         {"uid": link["uid"], "token": link["token"], "new_password": "fresh-start-in-spring"},
     )
 
-    # then the new password works and the link cannot be used again
+    # then the new password works, old tokens are gone, and the link cannot be used again
     assert confirmed.status_code == 204
     member.refresh_from_db()
     assert member.check_password("fresh-start-in-spring")

@@ -46,6 +46,7 @@ def test_a_member_reads_and_changes_their_profile(api_as) -> None:
     ("change", "field"),
     [
         ({"timezone": "Europe/Atlantis"}, "timezone"),
+        ({"timezone": "localtime"}, "timezone"),
         ({"quiet_start": "25:00"}, "quiet_start"),
         ({"quiet_start": None}, "quiet_start"),
         ({"quiet_start": "07:00", "quiet_end": "07:00"}, "quiet_end"),
@@ -111,6 +112,40 @@ def test_a_pause_must_say_exactly_one_future_end(api_as, body: dict) -> None:
     response = api_as(make_member()).post("/api/v1/me/pause/", body, format="json")
 
     assert response.status_code == 400
+
+
+def test_a_pause_until_a_time_without_offset_means_the_members_wall_clock(api_as) -> None:
+    client = api_as(make_member(timezone="Europe/Berlin"))
+
+    with time_machine.travel(datetime(2026, 6, 1, 9, 0, tzinfo=UTC), tick=False):
+        paused = client.post("/api/v1/me/pause/", {"until": "2026-06-02T08:00"}, format="json")
+
+    assert paused.json()["paused_until"] == "2026-06-02T06:00:00Z"  # 08:00 in Berlin (CEST)
+
+
+def test_until_tomorrow_morning_on_a_spring_forward_morning(api_as) -> None:
+    member = make_member(timezone="America/New_York")
+    client = api_as(member)
+    client.patch("/api/v1/me/", {"work_start": "02:30", "work_end": "10:00"}, format="json")
+
+    # 7 March, evening: tomorrow (8 March) 02:30 does not exist; 03:00 is the first valid
+    with time_machine.travel(datetime(2026, 3, 8, 1, 0, tzinfo=UTC), tick=False):
+        paused = client.post("/api/v1/me/pause/", {"tomorrow_morning": True}, format="json")
+
+    assert paused.json()["paused_until"] == "2026-03-08T07:00:00Z"
+
+
+def test_a_failed_profile_change_keeps_the_old_display_name_too(api_as) -> None:
+    member = make_member()
+    client = api_as(member)
+
+    response = client.patch(
+        "/api/v1/me/", {"display_name": "New", "work_start": "18:00"}, format="json"
+    )
+
+    assert response.status_code == 400
+    member.refresh_from_db()
+    assert member.display_name == ""
 
 
 def test_resuming_ends_the_pause_now(api_as) -> None:

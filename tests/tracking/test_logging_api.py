@@ -43,9 +43,12 @@ def test_a_member_logs_a_check_in_and_reads_it_back(api_as) -> None:
         ({"note": "x" * 2001}, "note"),
         ({"recorded_at": "2999-01-01T00:00:00Z"}, "recorded_at"),
         ({"recorded_at": "yesterday"}, "recorded_at"),
+        ({"recorded_at": "0001-01-01T00:00:00Z"}, "recorded_at"),
+        ({"stress": 10**30}, "stress"),
+        ({"symptoms": "tightness"}, "symptoms"),
     ],
     ids=["stress-11", "pain-negative", "unknown-symptom", "unknown-area", "long-note",
-         "future", "not-a-date"],
+         "future", "not-a-date", "year-1", "huge-int", "string-not-list"],
 )  # fmt: skip
 def test_an_invalid_check_in_names_the_field_and_is_not_stored(
     api_as,
@@ -102,6 +105,7 @@ def test_check_ins_filter_by_the_members_local_days(api_as) -> None:
     ninth = client.get("/api/v1/checkins/?from=2026-01-09&to=2026-01-09").json()
     tenth = client.get("/api/v1/checkins/?from=2026-01-10").json()
     bad = client.get("/api/v1/checkins/?from=2026-02-30")
+    far = client.get("/api/v1/checkins/?to=9999-12-31")
     backwards = client.get("/api/v1/checkins/?from=2026-01-10&to=2026-01-09")
 
     assert [row["recorded_at"] for row in ninth["results"]] == ["2026-01-10T07:00:00Z"]
@@ -110,6 +114,24 @@ def test_check_ins_filter_by_the_members_local_days(api_as) -> None:
     assert "from" in bad.json()
     assert backwards.status_code == 400
     assert "to" in backwards.json()
+    assert far.status_code == 400
+    assert "to" in far.json()
+
+
+def test_json_nested_too_deep_is_a_400(api_as) -> None:
+    body = "[" * 30_000 + "]" * 30_000
+
+    response = api_as(make_member()).post(
+        "/api/v1/checkins/", data=body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+
+
+def test_an_id_too_long_to_be_a_row_is_a_404(api_as) -> None:
+    response = api_as(make_member()).get("/api/v1/checkins/100000000000000000000000/")
+
+    assert response.status_code == 404
 
 
 def test_lists_are_paginated(api_as) -> None:
