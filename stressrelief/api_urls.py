@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from apps.accounts import api as accounts
 from apps.careteam import api as careteam
 from apps.profiles import api as profiles
+from apps.reminders import api as reminders
 from apps.tracking import api as tracking
 from stressrelief.converters import IdConverter
 
@@ -14,6 +15,8 @@ register_converter(IdConverter, "id")
 router = SimpleRouter()
 router.register("checkins", tracking.CheckInViewSet, basename="checkin")
 router.register("activities", tracking.ActivityViewSet, basename="activity")
+router.register("schedules", reminders.ScheduleViewSet, basename="schedule")
+router.register("nudges", reminders.NudgeViewSet, basename="nudge")
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="register"),

@@ -6,6 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "dispatch-nudges": {
+        "task": "worker.tasks.dispatch_nudges",
+        "schedule": timedelta(minutes=1),
+        # A tick not started within a minute is superseded by the next one.
+        "options": {"expires": 55},
+    },
     "heartbeat": {
         "task": "worker.tasks.heartbeat",
         "schedule": timedelta(minutes=1),

@@ -1,13 +1,50 @@
-"""Celery tasks: thin. Each loads by id, calls one service, and decides about retries."""
+"""Celery tasks: thin. Each calls one service and decides about retries."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import Task, shared_task
 
+from apps.delivery.services import nudges_deliver
 from apps.operations.services import heartbeat_record
+from apps.reminders.dispatch import dispatch_tick
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, name="worker.tasks.heartbeat", ignore_result=True)
 def heartbeat(self: Task) -> None:
     """Beat sends this every minute; the worker that runs it records that it is alive."""
     heartbeat_record(worker_name=self.request.hostname or "unknown")
+
+
+@shared_task(name="worker.tasks.dispatch_nudges", ignore_result=True)
+def dispatch_nudges() -> None:
+    """One dispatcher tick (beat, every minute)."""
+    report = dispatch_tick(enqueue=enqueue_deliveries)
+    logger.info(
+        "dispatch: %d schedules, %d nudges, %d enqueued, %d requeued, %d missed, %d suppressed",
+        report.schedules, report.created, report.enqueued, report.requeued, report.missed,
+        report.suppressed,
+    )  # fmt: skip
+
+
+@shared_task(bind=True, name="worker.tasks.deliver_nudges", ignore_result=True, max_retries=None)
+def deliver_nudges(self: Task, nudge_ids: list[int]) -> None:
+    """Deliver one member's nudges; a transient failure comes back after a backoff."""
+    outcome = nudges_deliver(nudge_ids=nudge_ids)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+
+
+def enqueue_deliveries(groups: list[list[int]]) -> None:
+    """Publish one delivery task per member. A publish that fails (broker down) is only
+    logged: the nudges stay pending and the next tick's outbox sweep hands them over."""
+    for nudge_ids in groups:
+        try:
+            deliver_nudges.delay(nudge_ids)
+        except Exception:  # kombu raises transport-specific errors
+            logger.warning(
+                "could not enqueue delivery of nudges %s; the sweep will retry", nudge_ids
+            )

@@ -80,9 +80,7 @@ class WebPushTransport:
         if isinstance(signer, str):
             return SendResult.skipped(signer)
         subscriptions = list(
-            PushSubscription.objects.filter(member=member, disabled_at__isnull=True).order_by(
-                "id"
-            )
+            PushSubscription.objects.filter(member=member, disabled_at__isnull=True).order_by("id")
         )
         if not subscriptions:
             return SendResult.skipped(NO_SUBSCRIPTION)

@@ -294,6 +294,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two "kind" fields with different choices: name their enums.
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityKindEnum": "apps.tracking.models.ActivityKind",
+        "NudgeKindEnum": "apps.reminders.models.NudgeKind",
+    },
 }
 
 # Error pages and reports hide connection URLs too: they carry passwords.

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.urls import resolve
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.test import APIClient
@@ -31,6 +32,7 @@ from apps.accounts.models import User
 from apps.careteam.models import AccessCategory, AccessLogEntry, CareLink
 from apps.careteam.services import access_log_record, care_link_revoke
 from apps.profiles.models import Profile
+from apps.reminders.models import Nudge, NudgeStatus, Schedule
 from apps.tracking.models import Activity, CheckIn
 from stressrelief import api_urls
 from tests.factories import (
@@ -67,6 +69,8 @@ ACTIVITIES = "activities"  # ids of A's activities
 LINKS = "links"  # ids of A's care links
 LOG = "log"  # ids of A's access-log entries
 CLIENT = "client"  # A listed as somebody's client (A's user id)
+SCHEDULES = "schedules"  # ids of A's reminder schedules
+NUDGES = "nudges"  # ids of A's nudges
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,21 @@ ENDPOINTS = {
         ids=ACTIVITIES,
         bodies={"PUT": {"kind": "stretch", "minutes": 9}, "PATCH": {"minutes": 7}},
     ),
+    "schedules/": Endpoint(
+        "schedules/", ids=SCHEDULES, bodies={"POST": {"kind": "mindfulness", "times": ["12:00"]}}
+    ),
+    "schedules/{A}/": Endpoint(
+        "schedules/{schedule}/",
+        ids=SCHEDULES,
+        bodies={"PUT": {"kind": "stretch", "times": ["10:00"]}, "PATCH": {"enabled": False}},
+    ),
+    "nudges/": Endpoint("nudges/", ids=NUDGES),
+    "nudges/{A}/": Endpoint("nudges/{nudge}/", ids=NUDGES),
+    "nudges/{A}/done/": Endpoint("nudges/{nudge}/done/", ids=NUDGES, bodies={"POST": {}}),
+    "nudges/{A}/snooze/": Endpoint(
+        "nudges/{nudge}/snooze/", ids=NUDGES, bodies={"POST": {"minutes": 15}}
+    ),
+    "nudges/{A}/skip/": Endpoint("nudges/{nudge}/skip/", ids=NUDGES, bodies={"POST": {}}),
 }
 
 # --- The matrix ----------------------------------------------------------------------------
@@ -158,7 +177,8 @@ MATRIX: dict[tuple[str, str], tuple[int | tuple[int, ...] | Cell, ...]] = {
     ("GET", "me/"):         (401, see(200, IDENTITY), 200, 200, 200, 200, 200),
     ("PATCH", "me/"):       (401, see(200, IDENTITY), 200, 200, 200, 200, 200),
     ("DELETE", "me/"):      (401, 400, 400, 400, 400, 400, 400),
-    ("GET", "me/export/"):  (401, see(200, IDENTITY, NOTE, CHECKINS, ACTIVITIES, LINKS, LOG),
+    ("GET", "me/export/"):  (401, see(200, IDENTITY, NOTE, CHECKINS, ACTIVITIES, LINKS, LOG,
+                                       SCHEDULES, NUDGES),
                              200, 200, 200, 200, 200),
     ("POST", "me/pause/"):   (401, see(200, IDENTITY), 200, 200, 200, 200, 200),
     ("DELETE", "me/pause/"): (401, see(200, IDENTITY), 200, 200, 200, 200, 200),
@@ -194,6 +214,18 @@ MATRIX: dict[tuple[str, str], tuple[int | tuple[int, ...] | Cell, ...]] = {
     ("PUT", "activities/{A}/"):   (401, 405, 405, 405, 405, 405, 405),
     ("PATCH", "activities/{A}/"): (401, see(200, ACTIVITIES), 404, 404, 404, 404, 404),
     ("DELETE", "activities/{A}/"): (401, 204, 404, 404, 404, 404, 404),
+    # Reminder schedules and nudges: each account's own; A's are a 404 to everybody else.
+    ("GET", "schedules/"):        (401, see(200, SCHEDULES), 200, 200, 200, 200, 200),
+    ("POST", "schedules/"):       (401, 201, 201, 201, 201, 201, 201),
+    ("GET", "schedules/{A}/"):    (401, see(200, SCHEDULES), 404, 404, 404, 404, 404),
+    ("PUT", "schedules/{A}/"):    (401, 405, 405, 405, 405, 405, 405),
+    ("PATCH", "schedules/{A}/"):  (401, see(200, SCHEDULES), 404, 404, 404, 404, 404),
+    ("DELETE", "schedules/{A}/"): (401, 204, 404, 404, 404, 404, 404),
+    ("GET", "nudges/"):           (401, see(200, NUDGES), 200, 200, 200, 200, 200),
+    ("GET", "nudges/{A}/"):       (401, see(200, NUDGES), 404, 404, 404, 404, 404),
+    ("POST", "nudges/{A}/done/"):   (401, see(200, NUDGES), 404, 404, 404, 404, 404),
+    ("POST", "nudges/{A}/snooze/"): (401, see(200, NUDGES), 404, 404, 404, 404, 404),
+    ("POST", "nudges/{A}/skip/"):   (401, see(200, NUDGES), 404, 404, 404, 404, 404),
 }
 # fmt: on
 
@@ -225,6 +257,8 @@ class World:
     checkin: int  # A's check-in (its note holds the secret marker)
     activity: int  # A's activity
     link: int  # A's active link to therapist_full
+    schedule: int  # one of A's reminder schedules
+    nudge: int  # a nudge sent to A
     a_ids: dict[str, set[int]]  # kind -> ids of A's rows of that kind
 
 
@@ -260,6 +294,11 @@ def world() -> World:
     stretch = make_activity(member=a)
     water = make_activity(member=a, kind="hydration")
     logged = access_log_record(link=full, categories=[AccessCategory.CHECKINS], what="check-ins")
+    schedule = Schedule.objects.filter(member=a).first()
+    nudge = Nudge.objects.create(
+        member=a, schedule=schedule, kind=schedule.kind, due_at=timezone.now(),
+        status=NudgeStatus.SENT,
+    )  # fmt: skip
 
     # B's own data, and B is also a client of therapist_full (without notes).
     make_checkin(member=b, note="B's own note")
@@ -280,12 +319,16 @@ def world() -> World:
         checkin=secret.pk,
         activity=stretch.pk,
         link=full.pk,
+        schedule=schedule.pk,
+        nudge=nudge.pk,
         a_ids={
             CHECKINS: {secret.pk, plain.pk},
             ACTIVITIES: {stretch.pk, water.pk},
             LINKS: {full.pk, narrow.pk, revoked.pk},
             LOG: {logged.pk},
             CLIENT: {a.pk},
+            SCHEDULES: set(Schedule.objects.filter(member=a).values_list("pk", flat=True)),
+            NUDGES: {nudge.pk},
         },
     )
 
@@ -303,7 +346,8 @@ def client_as(user: User | None) -> APIClient:
 def send(client: APIClient, method: str, endpoint: str, world: World) -> Response:
     spec = ENDPOINTS[endpoint]
     path = API + spec.path.format(a=world.a, checkin=world.checkin, activity=world.activity,
-                                  link=world.link)  # fmt: skip
+                                  link=world.link, schedule=world.schedule,
+                                  nudge=world.nudge)  # fmt: skip
     body = (spec.bodies or {}).get(method)
     if callable(body):
         body = body(world)
@@ -337,7 +381,7 @@ def a_data_in(response: Response, endpoint: str, world: World) -> set[str]:
         return found
     if endpoint == "me/export/" and isinstance(body, dict):
         sections = {CHECKINS: "checkins", ACTIVITIES: "activities", LINKS: "care_team",
-                    LOG: "access_log"}  # fmt: skip
+                    LOG: "access_log", SCHEDULES: "schedules", NUDGES: "nudges"}  # fmt: skip
         items = {kind: items_of(body.get(key) or []) for kind, key in sections.items()}
     else:
         kind = ENDPOINTS[endpoint].ids
@@ -356,6 +400,8 @@ def snapshot_of_a(world: World) -> dict[str, list[dict[str, Any]]]:
         "checkins": list(CheckIn.objects.filter(member_id=world.a).order_by("pk").values()),
         "activities": list(Activity.objects.filter(member_id=world.a).order_by("pk").values()),
         "links": list(CareLink.objects.filter(member_id=world.a).order_by("pk").values()),
+        "schedules": list(Schedule.objects.filter(member_id=world.a).order_by("pk").values()),
+        "nudges": list(Nudge.objects.filter(member_id=world.a).order_by("pk").values()),
     }
 
 
@@ -394,7 +440,8 @@ def test_the_matrix_covers_every_endpoint_method_and_role(world: World) -> None:
     covered: dict[str, set[str]] = {}
     for endpoint, spec in ENDPOINTS.items():
         path = API + spec.path.format(a=world.a, checkin=world.checkin, activity=world.activity,
-                                      link=world.link)  # fmt: skip
+                                      link=world.link, schedule=world.schedule,
+                                      nudge=world.nudge)  # fmt: skip
         match = resolve(path)
         actions = getattr(match.func, "actions", None)
         view = match.func.cls
