@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from apps.accounts import api as accounts
 from apps.careteam import api as careteam
+from apps.delivery import api as delivery
 from apps.profiles import api as profiles
 from apps.reminders import api as reminders
 from apps.tracking import api as tracking
@@ -35,6 +36,11 @@ urlpatterns = [
     path("care-team/", careteam.CareTeamView.as_view(), name="care-team"),
     path("care-team/access-log/", careteam.AccessLogView.as_view(), name="access-log"),
     path("care-team/<id:link_id>/", careteam.CareTeamLinkView.as_view(), name="care-team-link"),
+    path(
+        "push-subscriptions/",
+        delivery.PushSubscriptionView.as_view(),
+        name="push-subscriptions",
+    ),
     path("clients/", careteam.ClientListView.as_view(), name="clients"),
     path(
         "clients/<id:client_id>/checkins/",

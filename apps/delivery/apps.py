@@ -7,3 +7,7 @@ class DeliveryConfig(AppConfig):
     name = "apps.delivery"
     label = "delivery"
     verbose_name = "Delivery"
+
+    def ready(self) -> None:
+        # Importing registers the push transport beside email and in-app.
+        from apps.delivery import webpush  # noqa: F401

@@ -44,3 +44,26 @@ class PushSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"Push subscription {self.pk} of member {self.member_id}"
+
+
+class UsedActionLink(models.Model):
+    """An email action link (done, snooze, skip) that has been used: each works once.
+
+    Only a digest of the signed token is kept; the unique key makes a second use, even
+    two clicks racing each other, fail in the database rather than act twice. Rows older
+    than a link's lifetime (48 hours) prove nothing any more and may be pruned
+    (`links.used_action_links_prune`).
+    """
+
+    digest = models.CharField(max_length=64, unique=True)  # sha256 hex of the token
+    nudge = models.ForeignKey(
+        "reminders.Nudge", on_delete=models.CASCADE, related_name="used_action_links"
+    )
+    action = models.CharField(max_length=16)
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["used_at"], name="used_link_used_at")]
+
+    def __str__(self) -> str:
+        return f"{self.action} link for nudge {self.nudge_id}, used {self.used_at:%Y-%m-%d %H:%M}"

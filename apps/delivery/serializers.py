@@ -81,7 +81,15 @@ class PushSubscriptionSerializer(serializers.Serializer):
         if parts.username or parts.password:
             raise serializers.ValidationError("A push endpoint carries no user name or password.")
         if parts.scheme == "https" and parts.hostname:
-            return value
+            # Only browsers' push services: otherwise a member could make the server
+            # POST to any host it can reach (server-side request forgery).
+            host = parts.hostname.lower()
+            allowed = settings.WEBPUSH_ALLOWED_HOST_SUFFIXES
+            if any(host == suffix or host.endswith("." + suffix) for suffix in allowed):
+                return value
+            raise serializers.ValidationError(
+                "This is not a known browser push service; supported: " + ", ".join(allowed)
+            )
         if (
             parts.scheme == "http"
             and parts.hostname in INSECURE_HOSTS

@@ -239,9 +239,9 @@ class MemberContext:
         last_message_at: dict[int, datetime] = {}
         for member_id, sent, handed_over in (
             Nudge.objects.filter(
-                Q(sent_at__isnull=False) | Q(enqueued_at__isnull=False),
+                Q(sent_at__gte=now - MIN_GAP_BETWEEN_MESSAGES)
+                | Q(enqueued_at__gte=now - MIN_GAP_BETWEEN_MESSAGES),
                 member_id__in=member_ids,
-                created_at__gte=now - MIN_GAP_BETWEEN_MESSAGES - timedelta(days=1),
             )
             .values("member_id")
             .annotate(sent=Max("sent_at"), handed_over=Max("enqueued_at"))

@@ -301,6 +301,27 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Web Push (VAPID, RFC 8292) ----------------------------------------------------------
+# Generate a pair with `python manage.py generate_vapid_keys`. Without keys the push
+# channel is skipped (recorded as such), email and in-app still work.
+VAPID_PUBLIC_KEY = env.text("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = env.text("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = env.text("VAPID_SUBJECT", "")  # empty: mailto: DEFAULT_FROM_EMAIL's address
+# Tests run a push receiver on http://127.0.0.1; never in production.
+WEBPUSH_ALLOW_INSECURE_ENDPOINTS = env.flag("WEBPUSH_ALLOW_INSECURE_ENDPOINTS", default=False)
+# The browsers' push services a subscription may point at (host or a parent domain).
+WEBPUSH_ALLOWED_HOST_SUFFIXES = env.comma_list(
+    "WEBPUSH_ALLOWED_HOST_SUFFIXES",
+    default=[
+        "fcm.googleapis.com",
+        "android.googleapis.com",
+        "updates.push.services.mozilla.com",
+        "push.services.mozilla.com",
+        "notify.windows.com",
+        "push.apple.com",
+    ],
+)
+
 # Error pages and reports hide connection URLs too: they carry passwords.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "stressrelief.reporting.SecretHidingReporterFilter"
 

@@ -412,7 +412,7 @@ def test_padded_keys_are_accepted_and_stored_without_padding(settings, api_as) -
     assert PushSubscription.objects.get().auth == body["keys"]["auth"].rstrip("=")
 
 
-def browser_json(endpoint: str = "https://push.example.net/send/abc123") -> dict:
+def browser_json(endpoint: str = "https://fcm.googleapis.com/fcm/send/abc123") -> dict:
     """A well-formed subscription body for an endpoint nobody will call."""
     return BrowserSubscription.create(endpoint).to_json()
 
@@ -423,11 +423,14 @@ def browser_json(endpoint: str = "https://push.example.net/send/abc123") -> dict
         "http://127.0.0.1:8443/push/abc",
         "http://push.example.net/push/abc",
         "ftp://push.example.net/push/abc",
-        "https://user:secret@push.example.net/push/abc",
+        "https://user:secret@fcm.googleapis.com/push/abc",
         "not a url",
+        # https, but not a browser push service: the server must not POST anywhere
+        "https://internal-admin.example.org/push/abc",
+        "https://fcm.googleapis.com.attacker.example/push/abc",
     ],
 )
-def test_an_endpoint_that_is_not_https_is_refused_naming_the_field(
+def test_an_endpoint_that_is_not_a_https_push_service_is_refused_naming_the_field(
     settings, api_as, endpoint: str
 ) -> None:
     settings.DEBUG = False

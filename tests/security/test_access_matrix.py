@@ -142,6 +142,10 @@ ENDPOINTS = {
         ids=ACTIVITIES,
         bodies={"PUT": {"kind": "stretch", "minutes": 9}, "PATCH": {"minutes": 7}},
     ),
+    "push-subscriptions/": Endpoint(
+        "push-subscriptions/",
+        bodies={"POST": {}, "DELETE": {"endpoint": "https://fcm.googleapis.com/fcm/send/none"}},
+    ),
     "schedules/": Endpoint(
         "schedules/", ids=SCHEDULES, bodies={"POST": {"kind": "mindfulness", "times": ["12:00"]}}
     ),
@@ -214,6 +218,9 @@ MATRIX: dict[tuple[str, str], tuple[int | tuple[int, ...] | Cell, ...]] = {
     ("PUT", "activities/{A}/"):   (401, 405, 405, 405, 405, 405, 405),
     ("PATCH", "activities/{A}/"): (401, see(200, ACTIVITIES), 404, 404, 404, 404, 404),
     ("DELETE", "activities/{A}/"): (401, 204, 404, 404, 404, 404, 404),
+    # Push subscriptions: an empty body is invalid; an unknown endpoint is nobody's.
+    ("POST", "push-subscriptions/"):   (401, 400, 400, 400, 400, 400, 400),
+    ("DELETE", "push-subscriptions/"): (401, 404, 404, 404, 404, 404, 404),
     # Reminder schedules and nudges: each account's own; A's are a 404 to everybody else.
     ("GET", "schedules/"):        (401, see(200, SCHEDULES), 200, 200, 200, 200, 200),
     ("POST", "schedules/"):       (401, 201, 201, 201, 201, 201, 201),
