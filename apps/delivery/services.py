@@ -49,7 +49,12 @@ def nudges_deliver(*, nudge_ids: list[int], now: datetime | None = None) -> Deli
         Q(retry_at__isnull=True) | Q(retry_at__lte=now),
         pk__in=nudge_ids,
         status=NudgeStatus.PENDING,
-    ).update(status=NudgeStatus.SENDING, claim_token=token, delivery_tries=F("delivery_tries") + 1)
+    ).update(
+        status=NudgeStatus.SENDING,
+        claim_token=token,
+        claimed_at=now,
+        delivery_tries=F("delivery_tries") + 1,
+    )
     if not claimed:
         return DeliveryOutcome()
     nudges = list(
@@ -68,12 +73,7 @@ def nudges_deliver(*, nudge_ids: list[int], now: datetime | None = None) -> Deli
     for channel in channels_for(nudges):
         if channel in done_channels:
             continue
-        transport = TRANSPORTS.get(channel)
-        result = (
-            transport.send(member=member, message=message)
-            if transport is not None
-            else SendResult.skipped(f"no transport for channel {channel!r}")
-        )
+        result = _send_safely(channel, member, message)
         results[channel] = result
         DeliveryAttempt.objects.bulk_create(
             [
@@ -84,6 +84,19 @@ def nudges_deliver(*, nudge_ids: list[int], now: datetime | None = None) -> Deli
             ]
         )
     return _settle(nudges, results, done_channels, now=now)
+
+
+def _send_safely(channel: str, member: object, message: object) -> SendResult:
+    """A transport that raises is a transient failure of that channel, recorded and
+    retried, never a nudge stuck half-sent."""
+    transport = TRANSPORTS.get(channel)
+    if transport is None:
+        return SendResult.skipped(f"no transport for channel {channel!r}")
+    try:
+        return transport.send(member=member, message=message)  # type: ignore[arg-type]
+    except Exception as error:  # any bug or library error in one channel
+        logger.exception("transport %s raised", channel)
+        return SendResult.failed(f"{type(error).__name__}: {error}")
 
 
 def channels_for(nudges: list[Nudge]) -> list[str]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from apps.delivery import links
 from apps.delivery.content import Message
 
 if TYPE_CHECKING:
@@ -64,18 +66,46 @@ class InAppTransport:
 
 
 class EmailTransport:
-    """HTML + plain text from templates/delivery/, a stable Message-ID per message, so a
-    redelivered email can be recognised as the same one."""
+    """HTML + plain text from templates/delivery/, with per-nudge action links (done,
+    snooze, skip) and RFC 8058 one-click unsubscribe headers.
+
+    The Message-ID depends only on the nudges the message covers, so a redelivered email
+    carries the same one and can be recognised (and counted) as the same message.
+    """
 
     channel: ClassVar[str] = "email"
 
     def send(self, *, member: User, message: Message) -> SendResult:
-        context = {"member": member, "message": message, "site_url": settings.SITE_URL}
+        unsubscribe = links.unsubscribe_url(member_id=member.pk)
+        context = {
+            "member": member,
+            "message": message,
+            "site_url": settings.SITE_URL,
+            "nudges": [
+                {
+                    "title": title,
+                    "text": text,
+                    **{
+                        f"{action}_url": links.action_url(
+                            nudge_id=nudge_id, member_id=member.pk, action=action
+                        )
+                        for action in links.ACTIONS
+                    },
+                }
+                for nudge_id, (title, text) in zip(message.nudge_ids, message.lines, strict=True)
+            ],
+            "unsubscribe_url": unsubscribe,
+        }
         email = EmailMultiAlternatives(
             subject=message.title,
             body=render_to_string("delivery/nudge_email.txt", context),
             to=[member.email],
-            headers={"Message-ID": message_id(message)},
+            headers={
+                "Message-ID": message_id(message),
+                # RFC 8058: one https URI, and the POST body a provider sends to it.
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
         )
         email.attach_alternative(
             render_to_string("delivery/nudge_email.html", context), "text/html"
@@ -92,7 +122,8 @@ class EmailTransport:
 
 
 def message_id(message: Message) -> str:
-    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    """`<nudge-<id>[-<id>...]@<SITE_URL host>>`: the same nudges, the same Message-ID."""
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
     return f"<nudge-{'-'.join(str(i) for i in message.nudge_ids)}@{domain}>"
 
 

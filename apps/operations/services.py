@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +13,8 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.services import member_create, therapist_create
 from apps.operations.models import WorkerHeartbeat
+from apps.reminders.models import Schedule
+from apps.reminders.services import schedule_save
 
 DEMO_MEMBER_EMAIL = "member@demo.stressrelief.invalid"
 DEMO_THERAPIST_EMAIL = "therapist@demo.stressrelief.invalid"
@@ -42,7 +46,12 @@ def demo_accounts_create() -> list[DemoAccount]:
         return []
     member_password = secrets.token_urlsafe(12)
     therapist_password = secrets.token_urlsafe(12)
-    member_create(email=DEMO_MEMBER_EMAIL, password=member_password, display_name="Demo Member")
+    member = member_create(
+        email=DEMO_MEMBER_EMAIL, password=member_password, display_name="Demo Member"
+    )
+    # No quiet hours: whenever someone tries `make run`, the demo nudge can arrive.
+    member.profile.quiet_start = member.profile.quiet_end = None
+    member.profile.save(update_fields=["quiet_start", "quiet_end"])
     therapist_create(
         email=DEMO_THERAPIST_EMAIL, password=therapist_password, display_name="Demo Therapist"
     )
@@ -50,3 +59,24 @@ def demo_accounts_create() -> list[DemoAccount]:
         DemoAccount("member", DEMO_MEMBER_EMAIL, member_password),
         DemoAccount("therapist", DEMO_THERAPIST_EMAIL, therapist_password),
     ]
+
+
+DEMO_SCHEDULE_KIND = "mindfulness"
+
+
+def demo_nudge_soon(*, now: datetime | None = None) -> Schedule | None:
+    """Move the demo member's daily mindfulness nudge to the next whole minute, so a
+    person who just ran `make run` sees one arrive in var/mail/ within two minutes
+    (beat's first dispatcher tick comes a minute after it starts)."""
+    member = User.objects.filter(email=DEMO_MEMBER_EMAIL).first()
+    if member is None:
+        return None
+    now = now or timezone.now()
+    local = now.astimezone(ZoneInfo(member.profile.timezone))
+    next_minute = (local + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    schedule = Schedule.objects.filter(member=member, kind=DEMO_SCHEDULE_KIND).first()
+    return schedule_save(
+        member=member,
+        schedule=schedule,
+        changes={"kind": DEMO_SCHEDULE_KIND, "times": [next_minute.strftime("%H:%M")]},
+    )

@@ -46,6 +46,9 @@ MIN_GAP_BETWEEN_MESSAGES = timedelta(minutes=20)
 # A pending nudge handed to the broker this long ago and still not claimed is handed
 # over again (the broker lost it, or the publish never happened).
 REQUEUE_AFTER = timedelta(minutes=2)
+# A nudge claimed by a worker this long ago and still `sending`: the worker died
+# (kill -9, out of memory); it goes back to pending and is handed over again.
+RECLAIM_AFTER = timedelta(minutes=5)
 # After a long outage a schedule records at most this many firings per tick.
 MAX_FIRINGS_PER_SCHEDULE = 100
 RECENT_WATER = timedelta(minutes=30)
@@ -200,6 +203,9 @@ def _sweep_outbox(*, now: datetime, enqueue: Enqueue, report: DispatchReport) ->
         report.missed += Nudge.objects.filter(
             status=NudgeStatus.PENDING, due_at__lt=now - MISSED_AFTER, snoozed_until__isnull=True
         ).update(status=NudgeStatus.MISSED)
+        reclaimed = Nudge.objects.filter(
+            status=NudgeStatus.SENDING, claimed_at__lt=now - RECLAIM_AFTER
+        ).update(status=NudgeStatus.PENDING, claim_token=None, enqueued_at=None)
         report.unsnoozed = Nudge.objects.filter(
             status=NudgeStatus.SNOOZED, snoozed_until__lte=now
         ).update(status=NudgeStatus.PENDING, enqueued_at=None, claim_token=None)
@@ -209,6 +215,10 @@ def _sweep_outbox(*, now: datetime, enqueue: Enqueue, report: DispatchReport) ->
             status=NudgeStatus.PENDING,
         )
         report.requeued = _hand_over(stale, now=now, enqueue=enqueue)
+        if reclaimed:
+            logger.warning(
+                "%d nudges were stuck sending (a worker died); handed over again", reclaimed
+            )
 
 
 @dataclass

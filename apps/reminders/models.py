@@ -133,6 +133,7 @@ class Nudge(models.Model):
     # (conditional update), so two workers never send the same nudge; a transient
     # failure puts it back to pending with the time of the next try.
     claim_token = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     delivery_tries = models.PositiveSmallIntegerField(default=0)
     retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -5,24 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0001_initial'),
-        ('reminders', '0001_initial'),
+        ("delivery", "0001_initial"),
+        ("reminders", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UsedActionLink',
+            name="UsedActionLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('action', models.CharField(max_length=16)),
-                ('used_at', models.DateTimeField(auto_now_add=True)),
-                ('nudge', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='used_action_links', to='reminders.nudge')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("action", models.CharField(max_length=16)),
+                ("used_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "nudge",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="used_action_links",
+                        to="reminders.nudge",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['used_at'], name='used_link_used_at')],
+                "indexes": [models.Index(fields=["used_at"], name="used_link_used_at")],
             },
         ),
     ]

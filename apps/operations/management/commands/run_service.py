@@ -144,7 +144,7 @@ class Command(BaseCommand):
     def _prepare_database(self, supervisor: Supervisor) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         demo_output = io.StringIO()
-        call_command("seed_demo", stdout=demo_output)
+        call_command("seed_demo", nudge_soon=True, stdout=demo_output)
         for line in demo_output.getvalue().splitlines():
             supervisor.say("make", line)
 

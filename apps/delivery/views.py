@@ -1,0 +1,141 @@
+"""The pages a member reaches from a nudge email, without logging in.
+
+Guarantees:
+- GET (and HEAD) only shows what a link would do; it never changes anything, because
+  mail scanners and link previews fetch every URL in a message.
+- POST acts, through apps.delivery.links and so through apps.reminders.actions.
+- A forged, tampered, expired, reused or wrong-member link gets a page that says so
+  (400 or 410) and changes nothing; an action the nudge refuses gets a 409 page.
+- The action forms are CSRF-protected. The unsubscribe endpoint alone is CSRF-exempt:
+  RFC 8058 has the mail provider POST `List-Unsubscribe=One-Click` without cookies, and
+  the signed token in its URL is what authorises it.
+- Every answer is private: not cached, not indexed, and the token-bearing URL is not sent
+  on as a Referer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from apps.delivery import links
+from apps.reminders.actions import DEFAULT_SNOOZE_MINUTES
+from apps.reminders.models import Nudge, NudgeKind
+
+SNOOZE_CHOICES = [(10, "10 minutes"), (20, "20 minutes"), (30, "30 minutes"), (60, "1 hour")]
+
+CONFIRM = {
+    "done": ("Mark this reminder as done?", "Yes, mark it done"),
+    "snooze": ("Remind you again later?", "Snooze"),
+    "skip": ("Skip this reminder?", "Yes, skip it"),
+}
+RESULT = {
+    "done": "Marked as done",
+    "snooze": "Snoozed",
+    "skip": "Skipped",
+}
+
+
+class SnoozeForm(forms.Form):
+    minutes = forms.TypedChoiceField(
+        label="Remind me again in",
+        choices=SNOOZE_CHOICES,
+        coerce=int,
+        initial=DEFAULT_SNOOZE_MINUTES,
+        # Left out (a client that posts only the button): the usual 10 minutes.
+        required=False,
+        empty_value=DEFAULT_SNOOZE_MINUTES,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def nudge_action(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: what the link will do, with a button. POST: do it (done, snooze or skip)."""
+    try:
+        link = links.action_link_read(token=token)
+    except links.LinkProblem as problem:
+        return _problem(request, problem)
+    form = SnoozeForm(request.POST if request.method == "POST" else None)
+    context = {"link": link, "nudge": _described(link.nudge), "form": form}
+    context["question"], context["button"] = CONFIRM[link.action]
+    if request.method != "POST":
+        return _private(render(request, "delivery/action_confirm.html", context))
+    minutes = DEFAULT_SNOOZE_MINUTES
+    if link.action == "snooze":
+        if not form.is_valid():
+            return _private(render(request, "delivery/action_confirm.html", context, status=400))
+        minutes = form.cleaned_data["minutes"]
+    try:
+        nudge = links.action_link_use(token=token, minutes=minutes)
+    except links.LinkProblem as problem:
+        return _problem(request, problem)
+    except ValidationError as error:
+        # The nudge refused (skipped already, snoozed three times): say why, keep the link.
+        reasons = [message for messages in error.message_dict.values() for message in messages]
+        return _private(
+            render(
+                request,
+                "delivery/link_problem.html",
+                {"title": "This reminder cannot be changed", "detail": " ".join(reasons)},
+                status=409,
+            )
+        )
+    result = {
+        "title": RESULT[link.action],
+        "nudge": _described(nudge),
+        "action": link.action,
+        "snoozed_until": _local(nudge, nudge.snoozed_until) if link.action == "snooze" else None,
+    }
+    return _private(render(request, "delivery/action_result.html", result))
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a confirm page. POST (the page's button, or a mail provider's RFC 8058
+    one-click `List-Unsubscribe=One-Click`): stop email nudges for this member."""
+    try:
+        member = links.unsubscribe_link_read(token=token)
+    except links.LinkProblem as problem:
+        return _problem(request, problem)
+    if request.method != "POST":
+        return _private(
+            render(request, "delivery/unsubscribe_confirm.html", {"email": member.email})
+        )
+    links.email_unsubscribe(member=member)
+    return _private(render(request, "delivery/unsubscribe_done.html", {"email": member.email}))
+
+
+def _problem(request: HttpRequest, problem: links.LinkProblem) -> HttpResponse:
+    context = {"title": problem.title, "detail": problem.detail}
+    return _private(render(request, "delivery/link_problem.html", context, status=problem.status))
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _described(nudge: Nudge) -> dict[str, str]:
+    """What the page says about the nudge: its kind in words and when it was due, in the
+    member's own time zone."""
+    return {"kind": NudgeKind(nudge.kind).label, "due": _local(nudge, nudge.due_at)}
+
+
+def _local(nudge: Nudge, moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment, ZoneInfo(nudge.member.profile.timezone))
+    return local.strftime("%A %d %B, %H:%M")

@@ -1,0 +1,169 @@
+"""A local SMTP server for the tests (aiosmtpd on 127.0.0.1, a free port).
+
+It records every message it accepts, parsed (headers such as Message-ID and
+List-Unsubscribe, the plain-text and HTML parts), and can be told to answer the next N
+messages with a temporary (4xx, e.g. 451) or permanent (5xx, e.g. 550) error, at DATA or at
+RCPT, as a real mail server under load or with a bad mailbox would. A refused message is
+recorded apart, so `accepted` holds exactly what a mailbox would contain.
+
+Use `running_smtp_sink()` (or the `smtp_sink` fixture): the server stops when the block
+ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """One message as the server saw it."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    answer: str  # the reply the server gave to this message ("250 ..." when accepted)
+
+    @property
+    def accepted(self) -> bool:
+        return self.answer.startswith("250")
+
+    @property
+    def parsed(self) -> EmailMessage:
+        return BytesParser(policy=policy.default).parsebytes(self.raw)  # type: ignore[return-value]
+
+    def header(self, name: str) -> str | None:
+        value = self.parsed[name]
+        return None if value is None else str(value)
+
+    @property
+    def message_id(self) -> str | None:
+        return self.header("Message-ID")
+
+    @property
+    def text(self) -> str:
+        part = self.parsed.get_body(preferencelist=("plain",))
+        return "" if part is None else part.get_content()  # type: ignore[attr-defined]
+
+    @property
+    def html(self) -> str:
+        part = self.parsed.get_body(preferencelist=("html",))
+        return "" if part is None else part.get_content()  # type: ignore[attr-defined]
+
+
+class SmtpSink:
+    """The server's state; its handler methods run on aiosmtpd's event-loop thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scripted: deque[tuple[str, str]] = deque()  # (stage, reply)
+        self._received: list[ReceivedMail] = []
+        self._controller = _LoopbackController(self, hostname=LOOPBACK, port=0)
+
+    @property
+    def port(self) -> int:
+        return self._controller.port
+
+    @property
+    def url(self) -> str:
+        """The EMAIL_URL a process would use to send here."""
+        return f"smtp://{LOOPBACK}:{self.port}"
+
+    def answer_next(self, reply: str, *, times: int = 1, at: str = "data") -> None:
+        """Refuse the next `times` messages with `reply` (e.g. "451 4.3.0 Try again later")
+        at the DATA stage (`at="data"`) or when the recipient is given (`at="rcpt"`)."""
+        if at not in {"data", "rcpt"}:
+            raise ValueError(f"at must be 'data' or 'rcpt', not {at!r}")
+        with self._lock:
+            self._scripted.extend([(at, reply)] * times)
+
+    @property
+    def received(self) -> list[ReceivedMail]:
+        with self._lock:
+            return list(self._received)
+
+    @property
+    def accepted(self) -> list[ReceivedMail]:
+        return [mail for mail in self.received if mail.accepted]
+
+    def accepted_with_id(self, message_id: str) -> list[ReceivedMail]:
+        return [mail for mail in self.accepted if mail.message_id == message_id]
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    # --- aiosmtpd handler hooks (event-loop thread) -----------------------------------
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        reply = self._take_scripted("rcpt")
+        if reply is not None:
+            with self._lock:
+                self._received.append(
+                    ReceivedMail(
+                        sender=envelope.mail_from or "", recipients=(address,), raw=b"",
+                        answer=reply,
+                    )
+                )  # fmt: skip
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        reply = self._take_scripted("data") or "250 2.0.0 Message accepted"
+        content = envelope.original_content or envelope.content or b""
+        if isinstance(content, str):
+            content = content.encode()
+        with self._lock:
+            self._received.append(
+                ReceivedMail(
+                    sender=envelope.mail_from or "",
+                    recipients=tuple(envelope.rcpt_tos),
+                    raw=content,
+                    answer=reply,
+                )
+            )
+        return reply
+
+    def _take_scripted(self, stage: str) -> str | None:
+        with self._lock:
+            if self._scripted and self._scripted[0][0] == stage:
+                return self._scripted.popleft()[1]
+        return None
+
+
+class _LoopbackController(Controller):
+    """aiosmtpd's Controller on port 0: the OS picks a free port, read back once bound
+    (the stock controller would try to connect to port 0 to check the server is up)."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+@contextmanager
+def running_smtp_sink() -> Iterator[SmtpSink]:
+    """An SMTP sink on a free loopback port, stopped when the block ends."""
+    sink = SmtpSink()
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
