@@ -33,7 +33,7 @@ def http_status(url: str) -> int:
         return error.code
 
 
-def test_run_service_serves_healthz_and_admin_and_stops_everything_on_ctrl_c(
+def test_run_service_serves_healthz_admin_and_a_first_nudge_and_stops_everything_on_ctrl_c(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     # A short directory: the embedded Redis socket path must fit the unix limit.
@@ -70,6 +70,10 @@ def test_run_service_serves_healthz_and_admin_and_stops_everything_on_ctrl_c(
             assert prefix in output
         assert "demo member: member@demo.stressrelief.invalid  password: " in output
         assert len(children) >= 4  # broker or not, web + worker + beat have children
+
+        # and the demo member's first nudge lands in var/mail/ within two minutes of start
+        mail = Path(var_dir) / "mail"
+        assert wait_until(lambda: any(mail.glob("*.eml")), timeout=120), "".join(lines[-40:])
 
         # when the person presses Ctrl-C
         launcher.send_signal(signal.SIGINT)

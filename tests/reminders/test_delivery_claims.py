@@ -122,7 +122,7 @@ def test_a_transport_that_raises_is_a_recorded_transient_failure_not_a_stuck_nud
 
 @pytest.mark.django_db
 def test_a_nudge_left_sending_by_a_dead_worker_is_handed_over_again(
-    django_capture_on_commit_callbacks,  # noqa: ANN001
+    django_capture_on_commit_callbacks,
 ) -> None:
     member = make_member()
     nudge = pending_nudge(member)
