@@ -81,15 +81,8 @@ def nudge_action(request: HttpRequest, token: str) -> HttpResponse:
         return _problem(request, problem)
     except ValidationError as error:
         # The nudge refused (skipped already, snoozed three times): say why, keep the link.
-        reasons = [message for messages in error.message_dict.values() for message in messages]
-        return _private(
-            render(
-                request,
-                "delivery/link_problem.html",
-                {"title": "This reminder cannot be changed", "detail": " ".join(reasons)},
-                status=409,
-            )
-        )
+        refusal = {"title": "This reminder cannot be changed", "detail": " ".join(error.messages)}
+        return _private(render(request, "delivery/link_problem.html", refusal, status=409))
     result = {
         "title": RESULT[link.action],
         "nudge": _described(nudge),

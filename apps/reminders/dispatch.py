@@ -27,9 +27,10 @@ from itertools import islice
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
+from apps.profiles.models import Profile
 from apps.reminders.models import Nudge, NudgeKind, NudgeStatus, Schedule, SuppressionReason
 from apps.reminders.rules import in_local_window, next_occurrence, occurrences_between
 from apps.tracking.models import Activity, ActivityKind
@@ -183,10 +184,10 @@ def _apply_message_gap(nudges: list[Nudge], context: MemberContext) -> None:
             nudge.suppressed_reason = SuppressionReason.TOO_SOON
 
 
-def _hand_over(pending: Iterable[Nudge], *, now: datetime, enqueue: Enqueue) -> int:
+def _hand_over(pending: QuerySet[Nudge], *, now: datetime, enqueue: Enqueue) -> int:
     """Mark these nudges as handed to the broker and publish after commit, per member."""
     by_member: dict[int, list[int]] = defaultdict(list)
-    for member_id, nudge_id in pending.values_list("member_id", "id"):  # type: ignore[attr-defined]
+    for member_id, nudge_id in pending.values_list("member_id", "id"):
         by_member[member_id].append(nudge_id)
     ids = [nudge_id for group in by_member.values() for nudge_id in group]
     if not ids:
@@ -227,15 +228,13 @@ class MemberContext:
 
     now: datetime
     zones: dict[int, ZoneInfo]
-    profiles: dict[int, object]
+    profiles: dict[int, Profile]
     active: dict[int, bool]
     activities: dict[int, list[tuple[str, int | None, datetime]]]
     last_message_at: dict[int, datetime]
 
     @classmethod
     def load(cls, *, member_ids: set[int], now: datetime) -> MemberContext:
-        from apps.profiles.models import Profile
-
         profiles = {
             profile.user_id: profile
             for profile in Profile.objects.filter(user_id__in=member_ids).select_related("user")
@@ -276,9 +275,9 @@ class MemberContext:
         zone = self.zones[member_id]
         if not self.active[member_id]:
             return SuppressionReason.INACTIVE
-        if profile.is_paused(now=due_at):  # type: ignore[attr-defined]
+        if profile.is_paused(now=due_at):
             return SuppressionReason.PAUSED
-        quiet_start, quiet_end = profile.quiet_start, profile.quiet_end  # type: ignore[attr-defined]
+        quiet_start, quiet_end = profile.quiet_start, profile.quiet_end
         if quiet_start and quiet_end and in_local_window(due_at, zone, quiet_start, quiet_end):
             return SuppressionReason.QUIET_HOURS
         logged = [entry for entry in self.activities[member_id] if entry[2] <= due_at]
@@ -286,7 +285,7 @@ class MemberContext:
         logged_today = [entry for entry in logged if entry[2].astimezone(zone).date() == today]
         if kind == NudgeKind.HYDRATION:
             water_today = sum(a or 0 for k, a, _ in logged_today if k == ActivityKind.HYDRATION)
-            if water_today >= profile.water_goal_ml:  # type: ignore[attr-defined]
+            if water_today >= profile.water_goal_ml:
                 return SuppressionReason.WATER_GOAL_MET
             if any(
                 k == ActivityKind.HYDRATION and due_at - t <= RECENT_WATER for k, _, t in logged
