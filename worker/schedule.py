@@ -12,6 +12,10 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         # A tick not started within a minute is superseded by the next one.
         "options": {"expires": 55},
     },
+    "prune-used-action-links": {
+        "task": "worker.tasks.prune_used_action_links",
+        "schedule": timedelta(hours=6),
+    },
     "heartbeat": {
         "task": "worker.tasks.heartbeat",
         "schedule": timedelta(minutes=1),

@@ -6,6 +6,7 @@ import logging
 
 from celery import Task, shared_task
 
+from apps.delivery.links import used_action_links_prune
 from apps.delivery.services import nudges_deliver
 from apps.operations.services import heartbeat_record
 from apps.reminders.dispatch import dispatch_tick
@@ -36,6 +37,12 @@ def deliver_nudges(self: Task, nudge_ids: list[int]) -> None:
     outcome = nudges_deliver(nudge_ids=nudge_ids)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
+
+
+@shared_task(name="worker.tasks.prune_used_action_links", ignore_result=True)
+def prune_used_action_links() -> None:
+    """Forget used one-click links once they would be refused as expired anyway."""
+    used_action_links_prune()
 
 
 def enqueue_deliveries(groups: list[list[int]]) -> None:

@@ -46,8 +46,10 @@ class ReceivedMail:
         return BytesParser(policy=policy.default).parsebytes(self.raw)  # type: ignore[return-value]
 
     def header(self, name: str) -> str | None:
+        """The field as a mail client reads it: unfolded, without the leading space a
+        long field gets when it is folded onto the next line (RFC 5322 section 2.2.3)."""
         value = self.parsed[name]
-        return None if value is None else str(value)
+        return None if value is None else str(value).strip()
 
     @property
     def message_id(self) -> str | None:
@@ -55,13 +57,18 @@ class ReceivedMail:
 
     @property
     def text(self) -> str:
-        part = self.parsed.get_body(preferencelist=("plain",))
-        return "" if part is None else part.get_content()  # type: ignore[attr-defined]
+        return self._body("plain")
 
     @property
     def html(self) -> str:
-        part = self.parsed.get_body(preferencelist=("html",))
-        return "" if part is None else part.get_content()  # type: ignore[attr-defined]
+        return self._body("html")
+
+    def _body(self, subtype: str) -> str:
+        """A part's decoded content with "\n" line ends (SMTP carries CRLF)."""
+        part = self.parsed.get_body(preferencelist=(subtype,))
+        if part is None:
+            return ""
+        return part.get_content().replace("\r\n", "\n")  # type: ignore[attr-defined]
 
 
 class SmtpSink:

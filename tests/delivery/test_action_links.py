@@ -128,6 +128,19 @@ def test_confirming_a_snooze_link_snoozes_for_the_minutes_chosen_on_the_page(
     assert nudge.snooze_count == 1
 
 
+def test_a_snooze_for_minutes_not_offered_is_refused_on_the_page(
+    browser: Client, member: User
+) -> None:
+    nudge = sent_nudge(member)
+
+    response = confirm(browser, link_path(nudge, "snooze"), minutes="999")
+
+    assert response.status_code == 400
+    assert 'role="alert"' in text_of(response)
+    assert reloaded(nudge).status == NudgeStatus.SENT
+    assert not UsedActionLink.objects.exists()
+
+
 def test_confirming_a_skip_link_skips_the_nudge_without_logging_anything(
     browser: Client, member: User
 ) -> None:

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.delivery import links
-from apps.delivery.models import DeliveryAttempt
 from apps.delivery.services import nudges_deliver
 from apps.reminders.dispatch import dispatch_tick
 from apps.reminders.models import Nudge, NudgeKind, NudgeStatus, Schedule
@@ -251,11 +250,16 @@ def test_a_message_sent_again_after_its_record_was_lost_keeps_its_message_id(
 # --- End to end: dispatcher, broker, a real worker process, SMTP ----------------------------
 @pytest.fixture
 def worker_mailing_the_sink(
-    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    transactional_db: None,
+    smtp_sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> WorkerProcess:
     """A Celery worker process whose settings send email to the sink. The worker reads
     its settings from the environment it is started with, so the environment is set
-    before the worker fixture starts (and the worker stops before the sink does)."""
+    before the worker fixture starts (and the worker stops before the sink does).
+    `transactional_db` is requested here, not only through the worker fixture: asked for
+    lazily, pytest-django would leave this process on the development database."""
     monkeypatch.setenv("EMAIL_URL", smtp_sink.url)
     monkeypatch.setenv("SITE_URL", SITE)
     return request.getfixturevalue("celery_worker_process")
