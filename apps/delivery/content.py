@@ -46,6 +46,9 @@ class Message:
     title: str
     body: str
     lines: tuple[tuple[str, str], ...]  # (title, text) per nudge, for a bundled message
+    # 0 for the first sending; the snooze count after a snooze: a snoozed nudge sent
+    # again is a new message (its own Message-ID), a retry of one sending is not.
+    round: int = 0
 
 
 def compose(nudges: Sequence[Nudge]) -> Message:
@@ -58,7 +61,11 @@ def compose(nudges: Sequence[Nudge]) -> Message:
         )
         body = "\n".join(f"{line[0]}: {line[1]}" for line in lines)
     return Message(
-        nudge_ids=tuple(nudge.pk for nudge in nudges), title=title, body=body, lines=lines
+        nudge_ids=tuple(nudge.pk for nudge in nudges),
+        title=title,
+        body=body,
+        lines=lines,
+        round=max(nudge.snooze_count for nudge in nudges),
     )
 
 

@@ -63,27 +63,41 @@ def nudges_deliver(*, nudge_ids: list[int], now: datetime | None = None) -> Deli
         .order_by("due_at", "id")
     )
     member = nudges[0].member
-    message = compose(nudges)
-    done_channels = set(
-        DeliveryAttempt.objects.filter(
-            nudge__in=nudges, outcome=DeliveryAttempt.Outcome.SENT
-        ).values_list("channel", flat=True)
-    )
+    done = _channels_done(nudges)
     results: dict[str, SendResult] = {}
     for channel in channels_for(nudges):
-        if channel in done_channels:
+        # Per nudge: a bundle may join a nudge that was sent already with a new one.
+        needing = [nudge for nudge in nudges if channel not in done[nudge.pk]]
+        if not needing:
             continue
-        result = _send_safely(channel, member, message)
+        result = _send_safely(channel, member, compose(needing))
         results[channel] = result
         DeliveryAttempt.objects.bulk_create(
             [
                 DeliveryAttempt(
                     nudge=nudge, channel=channel, outcome=result.outcome, error=result.error
                 )
-                for nudge in nudges
+                for nudge in needing
             ]
         )
-    return _settle(nudges, results, done_channels, now=now)
+        if result.outcome == "sent":
+            for nudge in needing:
+                done[nudge.pk].add(channel)
+    return _settle(nudges, results, done, token=token, now=now)
+
+
+def _channels_done(nudges: list[Nudge]) -> dict[int, set[str]]:
+    """Per nudge, the channels that already delivered it in this round: since its snooze
+    ended (a snoozed nudge is sent again), else ever."""
+    done: dict[int, set[str]] = {nudge.pk: set() for nudge in nudges}
+    rounds = {nudge.pk: nudge.snoozed_until for nudge in nudges}
+    for nudge_id, channel, attempted_at in DeliveryAttempt.objects.filter(
+        nudge__in=nudges, outcome=DeliveryAttempt.Outcome.SENT
+    ).values_list("nudge_id", "channel", "attempted_at"):
+        started = rounds[nudge_id]
+        if started is None or attempted_at >= started:
+            done[nudge_id].add(channel)
+    return done
 
 
 def _send_safely(channel: str, member: object, message: object) -> SendResult:
@@ -95,7 +109,8 @@ def _send_safely(channel: str, member: object, message: object) -> SendResult:
     try:
         return transport.send(member=member, message=message)  # type: ignore[arg-type]
     except Exception as error:  # any bug or library error in one channel
-        logger.exception("transport %s raised", channel)
+        # The type only: an exception's text may hold an address.
+        logger.warning("transport %s raised %s", channel, type(error).__name__)
         return SendResult.failed(f"{type(error).__name__}: {error}")
 
 
@@ -113,32 +128,37 @@ def channels_for(nudges: list[Nudge]) -> list[str]:
 def _settle(
     nudges: list[Nudge],
     results: dict[str, SendResult],
-    done_channels: set[str],
+    done: dict[int, set[str]],
     *,
+    token: uuid.UUID,
     now: datetime,
 ) -> DeliveryOutcome:
-    sent_somewhere = bool(done_channels) or any(r.outcome == "sent" for r in results.values())
+    """Finish this claim. Only rows still carrying our claim token are touched: if the
+    sweep reclaimed a slow send and another worker holds it now, we leave it alone."""
+    reached = [nudge.pk for nudge in nudges if done[nudge.pk]]
+    unreached = [nudge.pk for nudge in nudges if not done[nudge.pk]]
     transient = [r for r in results.values() if r.outcome == "failed"]
     tries = max(nudge.delivery_tries for nudge in nudges)
-    ids = [nudge.pk for nudge in nudges]
+    mine = Nudge.objects.filter(claim_token=token)
     with transaction.atomic():
         if transient and tries < MAX_TRIES:
             delay = _backoff(tries, asked=max((r.retry_after or 0) for r in transient))
-            Nudge.objects.filter(pk__in=ids, status=NudgeStatus.SENDING).update(
-                status=NudgeStatus.PENDING,
-                claim_token=None,
-                retry_at=now + timedelta(seconds=delay),
-                sent_at=now if sent_somewhere else None,
-            )
-            return DeliveryOutcome(retry_in=delay)
-        Nudge.objects.filter(pk__in=ids, status=NudgeStatus.SENDING).update(
-            status=NudgeStatus.SENT if sent_somewhere else NudgeStatus.FAILED,
-            sent_at=now if sent_somewhere else None,
-            retry_at=None,
+            retry = {"status": NudgeStatus.PENDING, "claim_token": None}
+            retry["retry_at"] = now + timedelta(seconds=delay)
+            mine.filter(pk__in=reached).update(**retry, sent_at=now)
+            mine.filter(pk__in=unreached).update(**retry)
+            # The broker holds at most a 5-minute countdown; a longer Retry-After is kept
+            # in retry_at, which the claim and the outbox sweep honour.
+            return DeliveryOutcome(retry_in=min(delay, BACKOFF_CAP))
+        mine.filter(pk__in=reached).update(
+            status=NudgeStatus.SENT, sent_at=now, retry_at=None, claim_token=None
         )
-    if not sent_somewhere:
-        logger.warning("nudges %s failed on every channel", ids)
-    return DeliveryOutcome(delivered=len(ids) if sent_somewhere else 0)
+        mine.filter(pk__in=unreached).update(
+            status=NudgeStatus.FAILED, retry_at=None, claim_token=None
+        )
+    if unreached:
+        logger.warning("nudges %s failed on every channel", unreached)
+    return DeliveryOutcome(delivered=len(reached))
 
 
 def _backoff(tries: int, *, asked: float) -> float:

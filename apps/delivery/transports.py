@@ -113,25 +113,38 @@ class EmailTransport:
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as error:
-            return _smtp_result(error, code=_first_code(error.recipients))
+            # Not str(error): it lists the refused addresses, personal data for the log.
+            return _smtp_result(
+                f"recipient refused: {_first_reply(error.recipients)}",
+                code=_first_code(error.recipients),
+            )
         except smtplib.SMTPResponseException as error:
-            return _smtp_result(error, code=error.smtp_code)
+            return _smtp_result(str(error), code=error.smtp_code)
         except (smtplib.SMTPException, OSError) as error:
             return SendResult.failed(f"{type(error).__name__}: {error}")
         return SendResult.sent()
 
 
 def message_id(message: Message) -> str:
-    """`<nudge-<id>[-<id>...]@<SITE_URL host>>`: the same nudges, the same Message-ID."""
+    """`<nudge-<id>[-<id>...][-s<n>]@<SITE_URL host>>`: a retry of the same message keeps
+    its Message-ID; the sending after the n-th snooze gets its own."""
     domain = urlsplit(settings.SITE_URL).hostname or "localhost"
-    return f"<nudge-{'-'.join(str(i) for i in message.nudge_ids)}@{domain}>"
+    ids = "-".join(str(i) for i in message.nudge_ids)
+    snooze = f"-s{message.round}" if message.round else ""
+    return f"<nudge-{ids}{snooze}@{domain}>"
 
 
 def _first_code(recipients: dict[str, tuple[int, bytes]]) -> int:
     return next(iter(recipients.values()))[0] if recipients else 0
 
 
-def _smtp_result(error: Exception, *, code: int) -> SendResult:
+def _first_reply(recipients: dict[str, tuple[int, bytes]]) -> str:
+    if not recipients:
+        return ""
+    return next(iter(recipients.values()))[1].decode(errors="replace")
+
+
+def _smtp_result(error: str, *, code: int) -> SendResult:
     # 5xx: permanent (bad address, policy); 4xx and anything else: try again later.
     text = f"SMTP {code}: {error}"
     return SendResult.rejected(text) if 500 <= code < 600 else SendResult.failed(text)

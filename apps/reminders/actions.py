@@ -18,6 +18,9 @@ DEFAULT_SNOOZE_MINUTES = 10
 GLASS_ML = 250
 MINDFULNESS_MINUTES = 10
 FINAL = {NudgeStatus.DONE, NudgeStatus.SKIPPED}
+# Only a nudge on its way or delivered can come back later; a suppressed or missed one
+# must not be resurrected past quiet hours or a pause.
+SNOOZABLE = {NudgeStatus.PENDING, NudgeStatus.SENDING, NudgeStatus.SENT, NudgeStatus.SNOOZED}
 
 
 @transaction.atomic
@@ -46,6 +49,10 @@ def nudge_snooze(
     """Send it again in `minutes` (at most 3 snoozes a nudge)."""
     nudge = _locked(nudge)
     _refuse_if_final(nudge, "snoozed")
+    if nudge.status not in SNOOZABLE:
+        raise ValidationError(
+            {"status": [f"This nudge was {nudge.status}, not sent: there is nothing to snooze."]}
+        )
     if nudge.snooze_count >= MAX_SNOOZES:
         raise ValidationError({"minutes": [f"A nudge can be snoozed {MAX_SNOOZES} times at most."]})
     now = now or timezone.now()

@@ -50,8 +50,10 @@ REQUEUE_AFTER = timedelta(minutes=2)
 # A nudge claimed by a worker this long ago and still `sending`: the worker died
 # (kill -9, out of memory); it goes back to pending and is handed over again.
 RECLAIM_AFTER = timedelta(minutes=5)
-# After a long outage a schedule records at most this many firings per tick.
-MAX_FIRINGS_PER_SCHEDULE = 100
+# After a long outage a schedule records at most this many missed firings per tick.
+MAX_FIRINGS_PER_SCHEDULE = 1000
+# Counting stops here (a 5-minute schedule down for a month): enough to know it was more.
+MAX_LATE = 10_000
 RECENT_WATER = timedelta(minutes=30)
 RECENT_MOVEMENT = timedelta(minutes=20)
 
@@ -146,24 +148,35 @@ def _claim(condition: Q, limit: int | None) -> list[Schedule]:
 def _firings(
     schedule: Schedule, *, now: datetime, until: datetime, context: MemberContext
 ) -> Iterable[Nudge]:
-    """Nudges for the schedule's firings from `next_due_at` up to `until`."""
+    """Nudges for the schedule's firings from `next_due_at` up to `until`.
+
+    Firings too late to send (an outage) are recorded as missed, at most
+    MAX_FIRINGS_PER_SCHEDULE of them per tick (the oldest beyond that are only counted
+    in the log); the recent ones, still worth sending, are always all evaluated.
+    """
     assert schedule.next_due_at is not None
-    zone = context.zone(schedule.member_id)
-    instants = islice(
-        occurrences_between(
-            schedule.rule(), zone, after=schedule.next_due_at - timedelta(microseconds=1),
-            until=until,
-        ),
-        MAX_FIRINGS_PER_SCHEDULE,
-    )  # fmt: skip
-    for due_at in instants:
+    zone, rule = context.zone(schedule.member_id), schedule.rule()
+    start = schedule.next_due_at - timedelta(microseconds=1)
+    cutoff = now - MISSED_AFTER
+    late: list[datetime] = []
+    if start < cutoff:
+        late = list(islice(occurrences_between(rule, zone, after=start, until=cutoff), MAX_LATE))
+        if len(late) == MAX_LATE:
+            logger.warning(
+                "schedule %s: more than %d firings missed; the oldest are not recorded",
+                schedule.pk, MAX_FIRINGS_PER_SCHEDULE,
+            )  # fmt: skip
+        late = late[-MAX_FIRINGS_PER_SCHEDULE:]
+    recent = occurrences_between(rule, zone, after=max(start, cutoff), until=until)
+    for due_at in [*late, *recent]:
         nudge = Nudge(
             member_id=schedule.member_id, schedule=schedule, kind=schedule.kind, due_at=due_at
         )
         if now - due_at > MISSED_AFTER:
             nudge.status = NudgeStatus.MISSED
         else:
-            reason = context.suppression(schedule.member_id, schedule.kind, due_at)
+            # Judged at the moment it would go out: a late tick sees what was logged since.
+            reason = context.suppression(schedule.member_id, schedule.kind, max(due_at, now))
             if reason:
                 nudge.status = NudgeStatus.SUPPRESSED
                 nudge.suppressed_reason = reason
@@ -200,16 +213,26 @@ def _hand_over(pending: QuerySet[Nudge], *, now: datetime, enqueue: Enqueue) -> 
 
 def _sweep_outbox(*, now: datetime, enqueue: Enqueue, report: DispatchReport) -> None:
     with transaction.atomic():
-        # Too late to be useful: record it, as after downtime.
+        cutoff = now - MISSED_AFTER
+        # Already delivered on some channel, another channel still retrying: it was sent.
+        Nudge.objects.filter(
+            Q(snoozed_until__isnull=True, due_at__lt=cutoff) | Q(snoozed_until__lt=cutoff),
+            status=NudgeStatus.PENDING,
+            sent_at__isnull=False,
+        ).update(status=NudgeStatus.SENT, retry_at=None)
+        # Never delivered and too late to be useful (judged from the end of a snooze for a
+        # snoozed one): record it as missed, as after downtime.
         report.missed += Nudge.objects.filter(
-            status=NudgeStatus.PENDING, due_at__lt=now - MISSED_AFTER, snoozed_until__isnull=True
+            Q(snoozed_until__isnull=True, due_at__lt=cutoff) | Q(snoozed_until__lt=cutoff),
+            status=NudgeStatus.PENDING,
+            sent_at__isnull=True,
         ).update(status=NudgeStatus.MISSED)
         reclaimed = Nudge.objects.filter(
             status=NudgeStatus.SENDING, claimed_at__lt=now - RECLAIM_AFTER
         ).update(status=NudgeStatus.PENDING, claim_token=None, enqueued_at=None)
         report.unsnoozed = Nudge.objects.filter(
             status=NudgeStatus.SNOOZED, snoozed_until__lte=now
-        ).update(status=NudgeStatus.PENDING, enqueued_at=None, claim_token=None)
+        ).update(status=NudgeStatus.PENDING, enqueued_at=None, claim_token=None, sent_at=None)
         stale = Nudge.objects.filter(
             Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER),
             Q(retry_at__isnull=True) | Q(retry_at__lte=now),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -137,3 +138,116 @@ def test_a_nudge_left_sending_by_a_dead_worker_is_handed_over_again(
     nudge.refresh_from_db()
     assert nudge.status == NudgeStatus.PENDING
     assert [nudge.pk] in handed_over
+
+
+@pytest.mark.django_db
+def test_a_snoozed_nudge_is_sent_again_as_a_new_email_when_its_snooze_ends(
+    django_capture_on_commit_callbacks,
+) -> None:
+    from apps.reminders.actions import nudge_snooze
+
+    member = make_member()
+    nudge = pending_nudge(member)
+    nudges_deliver(nudge_ids=[nudge.pk], now=NOON)
+    nudge_snooze(nudge=nudge, minutes=10, now=NOON + timedelta(minutes=1))
+    handed_over: list[list[int]] = []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_tick(enqueue=handed_over.extend, now=NOON + timedelta(minutes=11))
+    second = nudges_deliver(nudge_ids=[nudge.pk], now=NOON + timedelta(minutes=11))
+
+    nudge.refresh_from_db()
+    assert [nudge.pk] in handed_over
+    assert second.delivered == 1
+    assert nudge.status == NudgeStatus.SENT
+    assert len(mail.outbox) == 2
+    assert mail.outbox[0].extra_headers["Message-ID"] != mail.outbox[1].extra_headers["Message-ID"]
+
+
+@pytest.mark.django_db
+def test_a_bundle_sends_email_for_the_new_nudge_even_if_the_other_was_emailed_before() -> None:
+    member = make_member()
+    old, new = pending_nudge(member), pending_nudge(member)
+    nudges_deliver(nudge_ids=[old.pk], now=NOON)
+    Nudge.objects.filter(pk=old.pk).update(status=NudgeStatus.PENDING)  # e.g. a retry round
+
+    nudges_deliver(nudge_ids=[old.pk, new.pk], now=NOON + timedelta(minutes=1))
+
+    assert DeliveryAttempt.objects.filter(nudge=new, channel="email", outcome="sent").exists()
+    assert DeliveryAttempt.objects.filter(nudge=old, channel="email").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_late_worker_cannot_undo_another_workers_claim(monkeypatch: pytest.MonkeyPatch) -> None:
+    from apps.delivery import services
+
+    member = make_member()
+    nudge = pending_nudge(member)
+    original = services._send_safely
+
+    def slow_then_reclaimed(channel: str, member: object, message: object) -> object:
+        # while this worker is sending, the sweep reclaims it and another worker claims it
+        Nudge.objects.filter(pk=nudge.pk).update(claim_token=uuid.uuid4())
+        return services.SendResult.failed("451 try later")
+
+    monkeypatch.setattr(services, "_send_safely", slow_then_reclaimed)
+    nudges_deliver(nudge_ids=[nudge.pk], now=NOON)
+    monkeypatch.setattr(services, "_send_safely", original)
+
+    nudge.refresh_from_db()
+    assert nudge.status == NudgeStatus.SENDING  # untouched: it belongs to the other worker
+
+
+@pytest.mark.django_db
+def test_a_long_retry_after_is_kept_in_the_database_not_the_broker() -> None:
+    from apps.delivery import services
+
+    member = make_member()
+    nudge = pending_nudge(member)
+    result = services.SendResult.failed("429", retry_after=86_400)
+    nudge_claimed = Nudge.objects.filter(pk=nudge.pk)
+    token = uuid.uuid4()
+    nudge_claimed.update(status=NudgeStatus.SENDING, claim_token=token, delivery_tries=1)
+    claimed = list(nudge_claimed)
+
+    outcome = services._settle(claimed, {"push": result}, {nudge.pk: set()}, token=token, now=NOON)
+
+    assert outcome.retry_in == services.BACKOFF_CAP
+    assert Nudge.objects.get(pk=nudge.pk).retry_at == NOON + timedelta(seconds=86_400)
+
+
+@pytest.mark.django_db
+def test_a_released_snooze_too_late_to_send_is_missed(django_capture_on_commit_callbacks) -> None:
+    member = make_member()
+    nudge = pending_nudge(member)
+    Nudge.objects.filter(pk=nudge.pk).update(snoozed_until=NOON + timedelta(minutes=10))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_tick(enqueue=lambda groups: None, now=NOON + timedelta(days=3))
+
+    assert Nudge.objects.get(pk=nudge.pk).status == NudgeStatus.MISSED
+
+
+@pytest.mark.django_db
+def test_after_a_long_outage_the_current_firing_is_still_sent(
+    django_capture_on_commit_callbacks,
+) -> None:
+    member = make_member()
+    Schedule.objects.filter(member=member).delete()
+    profile = member.profile
+    profile.quiet_start = profile.quiet_end = None
+    profile.save()
+    schedule = schedule_save(
+        member=member,
+        changes={"kind": "movement", "every_minutes": 5, "window_start": time(0, 0),
+                 "window_end": time(23, 55)},
+    )  # fmt: skip
+    Schedule.objects.filter(pk=schedule.pk).update(next_due_at=NOON - timedelta(hours=9))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_tick(enqueue=lambda groups: None, now=NOON + timedelta(seconds=30))
+
+    # 03:00 .. 11:45 are more than 15 minutes late; 11:50, 11:55 and 12:00 are not
+    assert Nudge.objects.get(due_at=NOON).status == NudgeStatus.PENDING
+    assert Nudge.objects.filter(status=NudgeStatus.MISSED).count() == 106
+    assert Nudge.objects.filter(status=NudgeStatus.PENDING).count() == 3

@@ -300,3 +300,21 @@ def test_a_new_member_starts_with_the_default_schedules() -> None:
 
     assert kinds == ["hydration", "mindfulness", "movement", "stretch"]
     assert all(Schedule.objects.filter(member=member).values_list("next_due_at", flat=True))
+
+
+def test_a_late_tick_judges_context_at_sending_time(
+    django_capture_on_commit_callbacks, member
+) -> None:
+    fixed(member, "12:00", kind="hydration")
+    # water logged at 12:08, after the due time but before this tick ran at 12:10
+    activity_record(
+        member=member,
+        kind="hydration",
+        amount_ml=250,
+        recorded_at=MONDAY_NOON + timedelta(minutes=8),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tick(MONDAY_NOON + timedelta(minutes=10))
+
+    assert Nudge.objects.get().suppressed_reason == SuppressionReason.RECENT_WATER

@@ -162,3 +162,14 @@ def test_editing_a_schedule_re_times_its_next_nudge_at_once(api_as) -> None:
     assert created["next_due_at"] != edited["next_due_at"]
     assert edited["times"] == ["18:30"]
     assert disabled["next_due_at"] is None
+
+
+def test_a_suppressed_nudge_cannot_be_snoozed_back_to_life(api_as) -> None:
+    member = make_member()
+    nudge = sent_nudge(member)
+    Nudge.objects.filter(pk=nudge.pk).update(status=NudgeStatus.SUPPRESSED)
+
+    response = act(api_as, member, nudge, "snooze")
+
+    assert response.status_code == 400
+    assert "nothing to snooze" in response.json()["status"][0]
