@@ -112,9 +112,9 @@ class WorkerProcess:
         self._reader.join(timeout=5)
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db: None, broker_redis_url: str) -> Iterator[WorkerProcess]:
-    """A Celery worker process on the real broker, writing to this test's database."""
+def start_worker_process(broker_redis_url: str, **environment: str) -> WorkerProcess:
+    """Start a Celery worker process on the real broker and this test's database, with
+    extra environment variables (e.g. EMAIL_URL); return once it reports ready."""
     command = [
         sys.executable, "-m", "celery", "-A", "stressrelief", "worker",
         "--pool", "solo", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
@@ -124,7 +124,9 @@ def celery_worker_process(transactional_db: None, broker_redis_url: str) -> Iter
         command,
         cwd=REPOSITORY,
         env=project_environment(
-            REDIS_URL=broker_redis_url, DATABASE_URL=database_url_for_subprocess()
+            REDIS_URL=broker_redis_url,
+            DATABASE_URL=database_url_for_subprocess(),
+            **environment,
         ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -132,9 +134,17 @@ def celery_worker_process(transactional_db: None, broker_redis_url: str) -> Iter
         text=True,
     )
     worker = WorkerProcess(process)
+    if not worker.ready.wait(WORKER_READY_TIMEOUT):
+        worker.stop()
+        pytest.fail(f"worker not ready in {WORKER_READY_TIMEOUT} s:\n{worker.output}")
+    return worker
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None, broker_redis_url: str) -> Iterator[WorkerProcess]:
+    """A Celery worker process on the real broker, writing to this test's database."""
+    worker = start_worker_process(broker_redis_url)
     try:
-        if not worker.ready.wait(WORKER_READY_TIMEOUT):
-            pytest.fail(f"worker not ready in {WORKER_READY_TIMEOUT} s:\n{worker.output}")
         yield worker
     finally:
         worker.stop()

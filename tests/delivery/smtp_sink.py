@@ -12,6 +12,7 @@ ends.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -78,6 +79,10 @@ class SmtpSink:
         self._lock = threading.Lock()
         self._scripted: deque[tuple[str, str]] = deque()  # (stage, reply)
         self._received: list[ReceivedMail] = []
+        self._hold_after: int | None = None
+        # Set while a message is held unanswered (see hold_after); release() lets it go.
+        self.holding = threading.Event()
+        self._release = threading.Event()
         self._controller = _LoopbackController(self, hostname=LOOPBACK, port=0)
 
     @property
@@ -96,6 +101,16 @@ class SmtpSink:
             raise ValueError(f"at must be 'data' or 'rcpt', not {at!r}")
         with self._lock:
             self._scripted.extend([(at, reply)] * times)
+
+    def hold_after(self, accepted: int) -> None:
+        """Accept `accepted` messages, then hold the next one unanswered at DATA (as a
+        stalled server would) until release(): a sender can be killed while it waits,
+        and the held message is recorded as not accepted."""
+        with self._lock:
+            self._hold_after = accepted
+
+    def release(self) -> None:
+        self._release.set()
 
     @property
     def received(self) -> list[ReceivedMail]:
@@ -133,10 +148,22 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        reply = self._take_scripted("data") or "250 2.0.0 Message accepted"
         content = envelope.original_content or envelope.content or b""
         if isinstance(content, str):
             content = content.encode()
+        if self._take_hold():
+            # Recorded now: if the sender dies while we wait, aiosmtpd cancels this handler.
+            with self._lock:
+                self._received.append(
+                    ReceivedMail(
+                        sender=envelope.mail_from or "", recipients=tuple(envelope.rcpt_tos),
+                        raw=content, answer="held, never answered",
+                    )
+                )  # fmt: skip
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self._release.wait, 120)
+            return "421 4.3.2 Held, then released: not accepted"
+        reply = self._take_scripted("data") or "250 2.0.0 Message accepted"
         with self._lock:
             self._received.append(
                 ReceivedMail(
@@ -147,6 +174,14 @@ class SmtpSink:
                 )
             )
         return reply
+
+    def _take_hold(self) -> bool:
+        with self._lock:
+            accepted = sum(1 for mail in self._received if mail.accepted)
+            if self._hold_after is not None and accepted >= self._hold_after:
+                self._hold_after = None
+                return True
+        return False
 
     def _take_scripted(self, stage: str) -> str | None:
         with self._lock:
