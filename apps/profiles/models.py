@@ -42,6 +42,8 @@ class Profile(models.Model):
         default=False, help_text="Works or lives in the heat: hydration nudges come more often."
     )
     water_goal_ml = models.PositiveIntegerField(default=2000)
+    # What "Done" on a water nudge logs: the member's usual glass or bottle.
+    glass_ml = models.PositiveIntegerField(default=250)
     channels = models.JSONField(default=default_channels)
     # Nudges resume by themselves once this moment has passed: nothing needs to run.
     paused_until = models.DateTimeField(null=True, blank=True)
@@ -65,6 +67,9 @@ class Profile(models.Model):
             models.CheckConstraint(
                 condition=Q(water_goal_ml__gte=250, water_goal_ml__lte=10000),
                 name="profiles_water_goal_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(glass_ml__gte=50, glass_ml__lte=1500), name="profiles_glass_range"
             ),
         ]
 

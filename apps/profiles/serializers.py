@@ -49,6 +49,7 @@ class ProfileSerializer(serializers.ModelSerializer):
         child=serializers.IntegerField(min_value=0, max_value=6), max_length=7
     )
     water_goal_ml = serializers.IntegerField(min_value=250, max_value=10000)
+    glass_ml = serializers.IntegerField(min_value=50, max_value=1500)
     channels = serializers.ListField(child=serializers.ChoiceField(choices=CHANNELS), max_length=3)
     is_paused = serializers.SerializerMethodField()
     persistent_pain = serializers.SerializerMethodField()
@@ -66,6 +67,7 @@ class ProfileSerializer(serializers.ModelSerializer):
             "quiet_end",
             "hot_environment",
             "water_goal_ml",
+            "glass_ml",
             "channels",
             "paused_until",
             "is_paused",

@@ -15,7 +15,6 @@ from apps.tracking.services import activity_record
 
 MAX_SNOOZES = 3
 DEFAULT_SNOOZE_MINUTES = 10
-GLASS_ML = 250
 MINDFULNESS_MINUTES = 10
 FINAL = {NudgeStatus.DONE, NudgeStatus.SKIPPED}
 # Only a nudge on its way or delivered can come back later; a suppressed or missed one
@@ -26,7 +25,8 @@ SNOOZABLE = {NudgeStatus.PENDING, NudgeStatus.SENDING, NudgeStatus.SENT, NudgeSt
 @transaction.atomic
 def nudge_done(*, nudge: Nudge, now: datetime | None = None) -> Nudge:
     """Mark done and log what it stood for: a 10-minute mindfulness session, a glass of
-    water, a stretch, a movement break, a warm-up. Done twice changes nothing."""
+    water (the member's own glass size), a stretch, a movement break, a warm-up. Done
+    twice changes nothing."""
     nudge = _locked(nudge)
     if nudge.status == NudgeStatus.DONE:
         return nudge
@@ -34,7 +34,10 @@ def nudge_done(*, nudge: Nudge, now: datetime | None = None) -> Nudge:
     now = now or timezone.now()
     if nudge.kind == NudgeKind.HYDRATION:
         activity_record(
-            member=nudge.member, kind=ActivityKind.HYDRATION, amount_ml=GLASS_ML, recorded_at=now
+            member=nudge.member,
+            kind=ActivityKind.HYDRATION,
+            amount_ml=nudge.member.profile.glass_ml,
+            recorded_at=now,
         )
     else:
         minutes = MINDFULNESS_MINUTES if nudge.kind == NudgeKind.MINDFULNESS else None
@@ -71,7 +74,11 @@ def nudge_skip(*, nudge: Nudge, now: datetime | None = None) -> Nudge:
 
 
 def _locked(nudge: Nudge) -> Nudge:
-    return Nudge.objects.select_for_update().select_related("member").get(pk=nudge.pk)
+    return (
+        Nudge.objects.select_for_update(of=("self",))
+        .select_related("member__profile")
+        .get(pk=nudge.pk)
+    )
 
 
 def _refuse_if_final(nudge: Nudge, wanted: str) -> None:

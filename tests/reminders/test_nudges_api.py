@@ -173,3 +173,12 @@ def test_a_suppressed_nudge_cannot_be_snoozed_back_to_life(api_as) -> None:
 
     assert response.status_code == 400
     assert "nothing to snooze" in response.json()["status"][0]
+
+
+def test_done_on_water_logs_the_members_own_glass_size(api_as) -> None:
+    member = make_member()
+    api_as(member).patch("/api/v1/me/", {"glass_ml": 400}, format="json")
+
+    act(api_as, member, sent_nudge(member, "hydration"), "done")
+
+    assert Activity.objects.get(member=member).amount_ml == 400
