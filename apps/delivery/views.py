@@ -57,6 +57,9 @@ class SnoozeForm(forms.Form):
     )
 
 
+# CSRF-exempt: the signed, single-use token in the URL is the credential, and a page
+# elsewhere cannot know it; the push notification's service worker POSTs here too.
+@csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def nudge_action(request: HttpRequest, token: str) -> HttpResponse:

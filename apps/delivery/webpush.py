@@ -35,6 +35,7 @@ from py_vapid import Vapid, VapidException
 from pywebpush import WebPushException, webpush
 
 from apps.delivery.content import Message
+from apps.delivery.links import action_url
 from apps.delivery.models import PushSubscription
 from apps.delivery.transports import SendResult, register
 
@@ -85,7 +86,7 @@ class WebPushTransport:
         if not subscriptions:
             return SendResult.skipped(NO_SUBSCRIPTION)
         topic = push_topic(message)
-        payload = push_payload(message, topic=topic)
+        payload = push_payload(message, topic=topic, member_id=member.pk)
         headers = {"Urgency": PUSH_URGENCY, "Topic": topic}
         # One session: several subscriptions often share a push service (one connection).
         with requests.Session() as session:
@@ -162,13 +163,14 @@ def push_topic(message: Message) -> str:
     return _unpadded(digest)[:TOPIC_LENGTH]
 
 
-def push_payload(message: Message, *, topic: str) -> str:
+def push_payload(message: Message, *, topic: str, member_id: int) -> str:
     """The JSON the service worker decrypts, always under PAYLOAD_LIMIT_BYTES in UTF-8.
 
     Holds `title`, `body`, `nudge_ids`, `tag` (so the device replaces rather than stacks),
     `url` (opened on a click), `actions` and `action_urls` (one POST URL per nudge per
-    action). A long body is shortened with an ellipsis; if that is not enough the per-nudge
-    URLs are dropped and the service worker falls back to `url`.
+    action: the same signed, single-use links as in emails, so the service worker needs no
+    session or token to act). When it does not fit, the per-nudge URLs are dropped first
+    (the service worker falls back to `url`), then the body is shortened with an ellipsis.
     """
     site = settings.SITE_URL.rstrip("/")
     ids = list(message.nudge_ids)
@@ -180,16 +182,17 @@ def push_payload(message: Message, *, topic: str) -> str:
         "url": f"{site}/",
         "actions": [dict(action) for action in ACTIONS],
         "action_urls": {
-            action["action"]: [f"{site}/api/v1/nudges/{i}/{action['action']}/" for i in ids]
+            action["action"]: [
+                action_url(nudge_id=i, member_id=member_id, action=action["action"]) for i in ids
+            ]
             for action in ACTIONS
         },
     }
     text = _json(payload)
     if _fits(text):
         return text
-    payload["body"] = _shortened(payload, "body")
-    if _fits(text := _json(payload)):
-        return text
+    # The words matter more than the buttons' links (each ~110 characters): drop those
+    # first; the service worker then opens `url` for an action.
     del payload["action_urls"]
     # A bundle is a handful of nudges; this cap only matters for a malformed message.
     payload["nudge_ids"] = ids[:50]

@@ -115,9 +115,9 @@ def test_a_nudge_arrives_decrypted_with_its_text_actions_and_links(
         {"action": "done", "title": "Done"},
         {"action": "snooze", "title": "Snooze 10 min"},
     ]
-    assert shown["action_urls"] == {
-        "done": [f"{SITE}/api/v1/nudges/41/done/"],
-        "snooze": [f"{SITE}/api/v1/nudges/41/snooze/"],
+    assert signed_actions(shown["action_urls"]) == {
+        "done": [{"a": "done", "n": 41}],
+        "snooze": [{"a": "snooze", "n": 41}],
     }
     assert delivery.vapid_key == vapid["VAPID_PUBLIC_KEY"]
     assert delivery.vapid_claims["sub"] == "mailto:operator@stressrelief.example"
@@ -529,3 +529,18 @@ def test_registering_needs_an_account(api_as) -> None:
 
     assert response.status_code == 401
     assert not PushSubscription.objects.exists()
+
+
+def signed_actions(action_urls: dict[str, list[str]]) -> dict[str, list[dict[str, object]]]:
+    """What each button's link would do: the same signed one-click links as in emails."""
+    from django.core import signing
+
+    from apps.delivery import links
+
+    decoded: dict[str, list[dict[str, object]]] = {}
+    for action, urls in action_urls.items():
+        for url in urls:
+            assert url.startswith(f"{SITE}/n/")
+            payload = signing.loads(url.rstrip("/").rsplit("/", 1)[-1], salt=links.ACTION_SALT)
+            decoded.setdefault(action, []).append({"a": payload["a"], "n": payload["n"]})
+    return decoded
