@@ -47,5 +47,16 @@ urlpatterns = [
         careteam.ClientCheckInsView.as_view(),
         name="client-checkins",
     ),
+    path(
+        "clients/<id:client_id>/stretches/",
+        careteam.ClientStretchesView.as_view(),
+        name="client-stretches",
+    ),
+    path(
+        "clients/<id:client_id>/stretches/<id:stretch_id>/",
+        careteam.ClientStretchView.as_view(),
+        name="client-stretch",
+    ),
+    path("stretches/", careteam.MemberStretchesView.as_view(), name="stretches"),
     *router.urls,
 ]

@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from apps.accounts.models import User
 from apps.accounts.selectors import user_is_therapist
-from apps.careteam.models import AccessLogEntry, CareLink, Invitation
+from apps.careteam.models import AccessLogEntry, CareLink, Invitation, PrescribedStretch
 from apps.delivery.models import PushSubscription
 from apps.reminders.models import Nudge, Schedule
 from apps.tracking.models import Activity, CheckIn
@@ -117,6 +117,22 @@ def member_export(*, member: User) -> dict[str, Any]:
             LogEntry.objects.filter(user=member),
             ["action_time", "content_type__model", "object_repr", "action_flag"],
         ),
+        # Retired ones and those of a revoked link too: the service still holds them.
+        "prescribed_stretches": _rows(
+            PrescribedStretch.objects.filter(member=member),
+            [
+                "id",
+                "therapist__display_name",
+                "therapist__email",
+                "name",
+                "instructions",
+                "hold_seconds",
+                "repetitions",
+                "created_at",
+                "updated_at",
+                "retired_at",
+            ],
+        ),
         "access_log": _rows(
             AccessLogEntry.objects.filter(member=member),
             ["id", "therapist_name", "categories", "what", "accessed_at"],
@@ -145,6 +161,9 @@ EXPORT_SECTIONS = {
     "careteam.accesslogentry.member": "access_log",
     # Reads this account made as a therapist are in the clients' logs, not this export.
     "careteam.accesslogentry.therapist": "clients",
+    "careteam.prescribedstretch.member": "prescribed_stretches",
+    # What this account prescribed as a therapist is about its clients: in their exports.
+    "careteam.prescribedstretch.therapist": "clients",
     "authtoken.token.user": "api_tokens",
     "authtoken.tokenproxy.user": "api_tokens",
     "admin.logentry.user": "admin_actions",

@@ -1,4 +1,5 @@
-"""Sharing API: `invitations/` (therapist), `care-team/` (member), `clients/` (therapist)."""
+"""Sharing API: `invitations/` (therapist), `care-team/` (member), `clients/` (therapist),
+prescribed stretches: `clients/{id}/stretches/` (therapist) and `stretches/` (member)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.careteam import serializers
-from apps.careteam.models import AccessCategory, AccessLogEntry, CareLink
+from apps.careteam.models import AccessCategory, AccessLogEntry, CareLink, PrescribedStretch
 from apps.careteam.permissions import (
     IsTherapist,
     active_links_of_therapist,
+    link_for_therapist_prescribing,
     link_for_therapist_read,
     own_records,
+    prescriptions_of_therapist,
 )
+from apps.careteam.selectors import stretches_for_member
 from apps.careteam.services import (
     Shares,
     access_log_record,
@@ -28,6 +32,9 @@ from apps.careteam.services import (
     care_link_revoke,
     care_link_update,
     invitation_create,
+    prescribed_stretch_create,
+    prescribed_stretch_retire,
+    prescribed_stretch_update,
 )
 from apps.core.api import filter_by_local_dates
 from apps.tracking.models import CheckIn
@@ -211,3 +218,110 @@ class ClientCheckInsView(generics.ListAPIView):
         )
         access_log_record(link=link, categories=categories, what="check-ins")
         return response
+
+
+STRETCH_EXAMPLE = {
+    "name": "Upper trapezius stretch",
+    "instructions": (
+        "Sit tall, drop your right shoulder and tilt your left ear towards your left "
+        "shoulder until you feel a gentle pull. Breathe slowly; no bouncing."
+    ),
+    "hold_seconds": 30,
+    "repetitions": 3,
+}
+
+
+class ClientStretchesView(generics.ListCreateAPIView):
+    """The active stretches this therapist prescribed to a client; prescribe a new one.
+
+    Any active link allows it (no share flag: prescribing reads none of the client's data,
+    so nothing goes to the access log); an unlinked or revoked client is a 404.
+    """
+
+    permission_classes = [IsTherapist]
+    serializer_class = serializers.PrescribedStretchSerializer
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)
+        # Before the body is validated: a revoked client is a 404, never a 400 that
+        # tells the caller how their request would have been judged.
+        self.link  # noqa: B018 - evaluated for its NotFound
+
+    @cached_property
+    def link(self) -> CareLink:
+        """Checked on every request: a revoked link takes effect at once."""
+        return link_for_therapist_prescribing(
+            therapist=self.request.user, member_id=self.kwargs["client_id"]
+        )
+
+    def get_queryset(self) -> QuerySet[PrescribedStretch]:
+        return prescriptions_of_therapist(therapist=self.request.user).filter(
+            member_id=self.link.member_id, retired_at__isnull=True
+        )
+
+    @extend_schema(
+        request=serializers.PrescribedStretchSerializer,
+        responses={201: serializers.PrescribedStretchSerializer},
+        examples=[OpenApiExample("A neck stretch", value=STRETCH_EXAMPLE, request_only=True)],
+    )
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().post(request, *args, **kwargs)
+
+    def perform_create(self, serializer: serializers.PrescribedStretchSerializer) -> None:
+        serializer.instance = prescribed_stretch_create(
+            therapist=self.request.user, member=self.link.member, **serializer.validated_data
+        )
+
+
+class ClientStretchView(APIView):
+    """Edit (PATCH) or retire (DELETE) one of this therapist's stretches for a client.
+
+    Another therapist's stretch, a retired one, or one of a client who revoked is a 404.
+    """
+
+    permission_classes = [IsTherapist]
+
+    def _stretch(self, request: Request, client_id: int, stretch_id: int) -> PrescribedStretch:
+        link = link_for_therapist_prescribing(therapist=request.user, member_id=client_id)
+        stretch = (
+            prescriptions_of_therapist(therapist=request.user)
+            .filter(member_id=link.member_id, pk=stretch_id, retired_at__isnull=True)
+            .first()
+        )
+        if stretch is None:
+            raise NotFound("Not found.")
+        return stretch
+
+    @extend_schema(
+        request=serializers.PrescribedStretchSerializer(partial=True),
+        responses=serializers.PrescribedStretchSerializer,
+        examples=[
+            OpenApiExample(
+                "Hold it longer, fewer times",
+                value={"hold_seconds": 45, "repetitions": 2},
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request: Request, client_id: int, stretch_id: int) -> Response:
+        stretch = self._stretch(request, client_id, stretch_id)
+        incoming = serializers.PrescribedStretchSerializer(data=request.data, partial=True)
+        incoming.is_valid(raise_exception=True)
+        prescribed_stretch_update(stretch=stretch, changes=incoming.validated_data)
+        return Response(serializers.PrescribedStretchSerializer(stretch).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, client_id: int, stretch_id: int) -> Response:
+        prescribed_stretch_retire(stretch=self._stretch(request, client_id, stretch_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberStretchesView(generics.ListAPIView):
+    """The stretches the member's therapists prescribed: active ones, from therapists the
+    member still shares with. Read-only."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = serializers.MemberStretchSerializer
+
+    def get_queryset(self) -> QuerySet[PrescribedStretch]:
+        return stretches_for_member(member=self.request.user)

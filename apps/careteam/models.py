@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -94,3 +95,72 @@ class AccessLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Access {self.pk} to member {self.member_id}"
+
+
+# Bounds a clinician would accept: shorter than 5 s is not a stretch, longer than 5 minutes
+# is a different exercise; more than 20 repetitions in one nudge is a typo.
+STRETCH_NAME_MAX_LENGTH = 80
+STRETCH_INSTRUCTIONS_MAX_LENGTH = 1000
+HOLD_SECONDS_MIN, HOLD_SECONDS_MAX = 5, 300
+REPETITIONS_MIN, REPETITIONS_MAX = 1, 20
+
+
+class PrescribedStretch(models.Model):
+    """A named stretch a therapist prescribes to one client, with how to do it and how long
+    to hold it. Stretch nudges show the member's active ones (not retired, and only while
+    the prescribing therapist still holds an active link with the member).
+
+    Retiring keeps the row: the member's export and the therapist's history still hold it.
+    """
+
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stretches_prescribed"
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prescribed_stretches"
+    )
+    name = models.CharField(max_length=STRETCH_NAME_MAX_LENGTH)
+    instructions = models.TextField(
+        max_length=STRETCH_INSTRUCTIONS_MAX_LENGTH, help_text="How to do it, in a few sentences."
+    )
+    hold_seconds = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(HOLD_SECONDS_MIN), MaxValueValidator(HOLD_SECONDS_MAX)],
+        help_text=f"How long to hold it, {HOLD_SECONDS_MIN}-{HOLD_SECONDS_MAX} seconds.",
+    )
+    repetitions = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(REPETITIONS_MIN), MaxValueValidator(REPETITIONS_MAX)],
+        help_text=f"How many times, {REPETITIONS_MIN}-{REPETITIONS_MAX}; empty: not specified.",
+    )
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        # Composing a stretch nudge reads a member's active stretches: (member, retired_at).
+        indexes = [models.Index(fields=["member", "retired_at"], name="stretch_member_active")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hold_seconds__gte=HOLD_SECONDS_MIN, hold_seconds__lte=HOLD_SECONDS_MAX),
+                name="stretch_hold_seconds_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(repetitions__isnull=True)
+                | Q(repetitions__gte=REPETITIONS_MIN, repetitions__lte=REPETITIONS_MAX),
+                name="stretch_repetitions_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(member=F("therapist")), name="stretch_not_for_oneself"
+            ),
+        ]
+        verbose_name_plural = "prescribed stretches"
+
+    def __str__(self) -> str:
+        # Admin history stores this text: the stretch's name only, never the member's.
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.retired_at is None

@@ -7,6 +7,11 @@
   link shares. An unlinked or revoked member is a 404; a linked member's category that
   is not shared is a 403 that says so (the therapist knows the client already).
 - Every such read is written to the member's access log (services.access_log_record).
+- A therapist prescribes stretches to (and edits their own prescriptions for) a member
+  who holds an active link to them, whatever the link shares: a prescription is the
+  therapist's own content, not a read of the member's data, so nothing is logged. Another
+  therapist's prescription is a 404. A member reads the active prescriptions of the
+  therapists they still share with; revoking a link hides that therapist's at once.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from apps.accounts.selectors import user_is_therapist
-from apps.careteam.models import AccessCategory, CareLink
+from apps.careteam.models import AccessCategory, CareLink, PrescribedStretch
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -70,3 +75,31 @@ def link_for_therapist_read(*, therapist: User, member_id: int, categories: list
             f"This client does not share {', '.join(AccessCategory(c).label for c in refused)}."
         )
     return link
+
+
+def link_for_therapist_prescribing(*, therapist: User, member_id: int) -> CareLink:
+    """The active link that lets `therapist` prescribe stretches to member `member_id`.
+
+    Any active link is enough (no share flag is needed, and no access-log entry is written:
+    prescribing reads none of the member's data). Raises NotFound otherwise.
+    """
+    link = (
+        active_links_of_therapist(therapist=therapist)
+        .select_related("member")
+        .filter(member_id=member_id)
+        .first()
+    )
+    if link is None:
+        raise NotFound(NOT_FOUND)
+    return link
+
+
+def prescriptions_of_therapist(*, therapist: User) -> QuerySet[PrescribedStretch]:
+    """The stretches `therapist` prescribed to members who still hold an active link to
+    them (retired ones included). Both the API and the admin are scoped by this: after a
+    revoke the therapist no longer sees, even by guessing ids, what they wrote for that
+    member."""
+    return PrescribedStretch.objects.filter(
+        therapist=therapist,
+        member__in=active_links_of_therapist(therapist=therapist).values("member"),
+    )

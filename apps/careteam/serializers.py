@@ -1,10 +1,21 @@
-"""Shapes for invitations, care-team links, the access log and a therapist's clients."""
+"""Shapes for invitations, care-team links, the access log, a therapist's clients and the
+stretches a therapist prescribes."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.careteam.models import AccessLogEntry, CareLink
+from apps.careteam.models import (
+    HOLD_SECONDS_MAX,
+    HOLD_SECONDS_MIN,
+    REPETITIONS_MAX,
+    REPETITIONS_MIN,
+    STRETCH_INSTRUCTIONS_MAX_LENGTH,
+    STRETCH_NAME_MAX_LENGTH,
+    AccessLogEntry,
+    CareLink,
+    PrescribedStretch,
+)
 from apps.careteam.services import Shares
 
 
@@ -85,3 +96,49 @@ class ClientSerializer(serializers.ModelSerializer):
 
     def get_name(self, link: CareLink) -> str:
         return link.member.display_name or link.member.email
+
+
+class PrescribedStretchSerializer(serializers.ModelSerializer):
+    """A stretch as the prescribing therapist writes and reads it (`clients/{id}/stretches/`).
+    Every error names its field; the same bounds hold in the model and the service."""
+
+    name = serializers.CharField(max_length=STRETCH_NAME_MAX_LENGTH)
+    instructions = serializers.CharField(max_length=STRETCH_INSTRUCTIONS_MAX_LENGTH)
+    hold_seconds = serializers.IntegerField(
+        min_value=HOLD_SECONDS_MIN,
+        max_value=HOLD_SECONDS_MAX,
+        help_text=f"Seconds to hold the stretch, {HOLD_SECONDS_MIN}-{HOLD_SECONDS_MAX}.",
+    )
+    repetitions = serializers.IntegerField(
+        min_value=REPETITIONS_MIN,
+        max_value=REPETITIONS_MAX,
+        required=False,
+        allow_null=True,
+        help_text=f"How many times, {REPETITIONS_MIN}-{REPETITIONS_MAX}; null: not specified.",
+    )
+
+    class Meta:
+        model = PrescribedStretch
+        fields = (
+            "id",
+            "name",
+            "instructions",
+            "hold_seconds",
+            "repetitions",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "created_at", "updated_at")
+
+
+class MemberStretchSerializer(serializers.ModelSerializer):
+    """A stretch as the member it was prescribed to reads it (`stretches/`)."""
+
+    therapist_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PrescribedStretch
+        fields = ("id", "name", "instructions", "hold_seconds", "repetitions", "therapist_name")
+
+    def get_therapist_name(self, stretch: PrescribedStretch) -> str:
+        return stretch.therapist.display_name or stretch.therapist.email

@@ -1,4 +1,5 @@
-"""Writes about sharing: invitations, accepting, changing and revoking links, access logs."""
+"""Writes about sharing: invitations, accepting, changing and revoking links, access logs,
+and the stretches a therapist prescribes to a client."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.careteam.models import AccessLogEntry, CareLink, Invitation
+from apps.careteam.models import AccessLogEntry, CareLink, Invitation, PrescribedStretch
+from apps.careteam.permissions import active_links_of_therapist
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -129,3 +131,82 @@ def access_log_record(*, link: CareLink, categories: list[str], what: str) -> Ac
         categories=categories,
         what=what,
     )
+
+
+# Not re-validated by full_clean (each would cost a query): the link check covers them.
+STRETCH_PARTIES = ["therapist", "member"]
+NOT_A_CLIENT_MESSAGE = "You can prescribe only to a client who currently shares with you."
+
+
+class StretchChanges(TypedDict, total=False):
+    """The fields of a prescribed stretch a therapist may change; absent keys stay."""
+
+    name: str
+    instructions: str
+    hold_seconds: int
+    repetitions: int | None
+
+
+def prescribed_stretch_create(
+    *,
+    therapist: User,
+    member: User,
+    name: str,
+    instructions: str,
+    hold_seconds: int,
+    repetitions: int | None = None,
+) -> PrescribedStretch:
+    """Prescribe a stretch to `member`.
+
+    Guarantees: the member holds an active link to `therapist` at the time of the write,
+    and every field is within the model's bounds; otherwise a ValidationError that names
+    the field (`member`, `name`, `hold_seconds`, ...) and nothing is written.
+    """
+    if not active_links_of_therapist(therapist=therapist).filter(member=member).exists():
+        raise ValidationError({"member": [NOT_A_CLIENT_MESSAGE]})
+    stretch = PrescribedStretch(
+        therapist=therapist,
+        member=member,
+        name=name.strip(),
+        instructions=instructions.strip(),
+        hold_seconds=hold_seconds,
+        repetitions=repetitions,
+    )
+    stretch.full_clean(exclude=STRETCH_PARTIES)
+    stretch.save()
+    return stretch
+
+
+def prescribed_stretch_update(
+    *, stretch: PrescribedStretch, changes: StretchChanges
+) -> PrescribedStretch:
+    """Apply `changes` to `stretch`; the next stretch nudge shows them.
+
+    Guarantees: all or nothing. An out-of-bounds value is a ValidationError that names the
+    field, and the row is left as it was.
+    """
+    cleaned: dict[str, object] = {
+        field: value.strip() if isinstance(value, str) else value
+        for field, value in changes.items()
+    }
+    previous = {field: getattr(stretch, field) for field in cleaned}
+    for field, value in cleaned.items():
+        setattr(stretch, field, value)
+    try:
+        stretch.full_clean(exclude=STRETCH_PARTIES)
+    except ValidationError:
+        # The caller's instance must not keep values the database never got.
+        for field, value in previous.items():
+            setattr(stretch, field, value)
+        raise
+    stretch.save(update_fields=[*cleaned, "updated_at"])
+    return stretch
+
+
+def prescribed_stretch_retire(*, stretch: PrescribedStretch) -> PrescribedStretch:
+    """Stop showing the stretch in nudges and lists from now on. Idempotent; the row stays
+    for the member's export."""
+    if stretch.retired_at is None:
+        stretch.retired_at = timezone.now()
+        stretch.save(update_fields=["retired_at", "updated_at"])
+    return stretch

@@ -1,14 +1,26 @@
 # ruff: noqa: E501 - the phrases read better unwrapped
 """What a nudge says, in the project's own words (facts from DOMAIN.md). Several
 phrasings per kind, picked by the nudge's id, so the same reminder does not read the
-same every time yet a redelivered message says exactly what the first try said."""
+same every time yet a redelivered message says exactly what the first try said.
+
+A stretch nudge also lists the stretches the member's therapists prescribed (active ones,
+from therapists the member still shares with), read in one query per message.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from apps.careteam.models import PrescribedStretch
+from apps.careteam.selectors import stretches_for_member
 from apps.reminders.models import Nudge, NudgeKind
+
+# A nudge is a prompt, not a care plan: a few stretches with short instructions keep the
+# email readable and the push payload well under its 3 KB (webpush.PAYLOAD_LIMIT_BYTES).
+STRETCHES_IN_MESSAGE = 5
+INSTRUCTIONS_IN_MESSAGE = 160  # characters, cut at a word
 
 PHRASES: dict[str, tuple[tuple[str, str], ...]] = {
     NudgeKind.MINDFULNESS: (
@@ -52,7 +64,22 @@ class Message:
 
 
 def compose(nudges: Sequence[Nudge]) -> Message:
-    lines = tuple(_phrase(nudge) for nudge in nudges)
+    """The message for these nudges of one member (the first nudge's member).
+
+    The first stretch nudge's text ends with the member's prescribed stretches, when there
+    are any (a bundle lists them once). They are read once per call, whatever the number
+    of nudges, and only the recipient's: a nudge of anybody else never gets them.
+    Prescriptions are read at send time, so a retry after the therapist edited one shows
+    the edit.
+    """
+    stretches = _prescribed_stretches(nudges)
+    first_stretch = next((n for n in nudges if n.kind == NudgeKind.STRETCH), None)
+    lines = tuple(
+        _with_stretches(_phrase(nudge), stretches)
+        if nudge is first_stretch and nudge.member_id == nudges[0].member_id
+        else _phrase(nudge)
+        for nudge in nudges
+    )
     if len(lines) == 1:
         title, body = lines[0]
     else:
@@ -72,3 +99,33 @@ def compose(nudges: Sequence[Nudge]) -> Message:
 def _phrase(nudge: Nudge) -> tuple[str, str]:
     choices = PHRASES[nudge.kind]
     return choices[nudge.pk % len(choices)]
+
+
+def _prescribed_stretches(nudges: Sequence[Nudge]) -> list[PrescribedStretch]:
+    """The recipient's active prescribed stretches if a stretch nudge is among `nudges`
+    (one query), else none (no query)."""
+    if not any(nudge.kind == NudgeKind.STRETCH for nudge in nudges):
+        return []
+    return list(stretches_for_member(member=nudges[0].member_id))
+
+
+def _with_stretches(line: tuple[str, str], stretches: list[PrescribedStretch]) -> tuple[str, str]:
+    if not stretches:
+        return line
+    title, text = line
+    shown = stretches[:STRETCHES_IN_MESSAGE]
+    items = [f"- {describe_stretch(stretch)}" for stretch in shown]
+    if len(stretches) > len(shown):
+        items.append(f"- and {len(stretches) - len(shown)} more your therapist prescribed.")
+    return title, "\n".join([text, "", "From your therapist:", *items])
+
+
+def describe_stretch(stretch: PrescribedStretch) -> str:
+    """`Name: hold 30 seconds, 3 times. Short instructions…` on one line."""
+    times = ""
+    if stretch.repetitions:
+        times = ", once" if stretch.repetitions == 1 else f", {stretch.repetitions} times"
+    instructions = textwrap.shorten(
+        stretch.instructions, width=INSTRUCTIONS_IN_MESSAGE, placeholder="…"
+    )
+    return f"{stretch.name}: hold {stretch.hold_seconds} seconds{times}. {instructions}"

@@ -10,7 +10,9 @@ The rules, in short: anonymous gets 401 except on the four open auth endpoints; 
 sees and changes only their own records (another member's object is a 404); a therapist
 reads, never writes, only clients with an active link and only the categories shared
 (unlinked or revoked: 404; linked but not shared: 403); every account, therapists and
-admins included, is a plain member of its own records in the API.
+admins included, is a plain member of its own records in the API. The one thing a therapist
+writes is their own content: stretches prescribed to a client with an active link (any
+shares), editable only by that therapist, never logged as a read.
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.careteam.models import AccessCategory, AccessLogEntry, CareLink
-from apps.careteam.services import access_log_record, care_link_revoke
+from apps.careteam.models import AccessCategory, AccessLogEntry, CareLink, PrescribedStretch
+from apps.careteam.services import (
+    access_log_record,
+    care_link_revoke,
+    prescribed_stretch_create,
+)
 from apps.profiles.models import Profile
 from apps.reminders.models import Nudge, NudgeStatus, Schedule
 from apps.tracking.models import Activity, CheckIn
@@ -71,6 +77,7 @@ LOG = "log"  # ids of A's access-log entries
 CLIENT = "client"  # A listed as somebody's client (A's user id)
 SCHEDULES = "schedules"  # ids of A's reminder schedules
 NUDGES = "nudges"  # ids of A's nudges
+STRETCHES = "stretches"  # ids of the stretches prescribed to A
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,15 @@ ENDPOINTS = {
         "nudges/{nudge}/snooze/", ids=NUDGES, bodies={"POST": {"minutes": 15}}
     ),
     "nudges/{A}/skip/": Endpoint("nudges/{nudge}/skip/", ids=NUDGES, bodies={"POST": {}}),
+    "clients/{A}/stretches/": Endpoint(
+        "clients/{a}/stretches/",
+        ids=STRETCHES,
+        bodies={"POST": {"name": "Chest stretch", "instructions": "Lean.", "hold_seconds": 30}},
+    ),
+    "clients/{A}/stretches/{A}/": Endpoint(
+        "clients/{a}/stretches/{stretch}/", ids=STRETCHES, bodies={"PATCH": {"hold_seconds": 45}}
+    ),
+    "stretches/": Endpoint("stretches/", ids=STRETCHES),
 }
 
 # --- The matrix ----------------------------------------------------------------------------
@@ -182,7 +198,7 @@ MATRIX: dict[tuple[str, str], tuple[int | tuple[int, ...] | Cell, ...]] = {
     ("PATCH", "me/"):       (401, see(200, IDENTITY), 200, 200, 200, 200, 200),
     ("DELETE", "me/"):      (401, 400, 400, 400, 400, 400, 400),
     ("GET", "me/export/"):  (401, see(200, IDENTITY, NOTE, CHECKINS, ACTIVITIES, LINKS, LOG,
-                                       SCHEDULES, NUDGES),
+                                       SCHEDULES, NUDGES, STRETCHES),
                              200, 200, 200, 200, 200),
     ("POST", "me/pause/"):   (401, see(200, IDENTITY), 200, 200, 200, 200, 200),
     ("DELETE", "me/pause/"): (401, see(200, IDENTITY), 200, 200, 200, 200, 200),
@@ -233,11 +249,28 @@ MATRIX: dict[tuple[str, str], tuple[int | tuple[int, ...] | Cell, ...]] = {
     ("POST", "nudges/{A}/done/"):   (401, see(200, NUDGES), 404, 404, 404, 404, 404),
     ("POST", "nudges/{A}/snooze/"): (401, see(200, NUDGES), 404, 404, 404, 404, 404),
     ("POST", "nudges/{A}/skip/"):   (401, see(200, NUDGES), 404, 404, 404, 404, 404),
+    # Prescribed stretches: a therapist's own content for a client with an active link,
+    # whatever it shares; one therapist's stretch is a 404 to another. Members: 403.
+    ("GET", "clients/{A}/stretches/"):        (401, 403, 403, see(200, STRETCHES), 200, 404, 403),
+    ("POST", "clients/{A}/stretches/"):       (401, 403, 403, 201, 201, 404, 403),
+    ("PATCH", "clients/{A}/stretches/{A}/"):  (401, 403, 403, see(200, STRETCHES), 404, 404,
+                                               403),
+    ("DELETE", "clients/{A}/stretches/{A}/"): (401, 403, 403, 204, 404, 404, 403),
+    # Each account's own prescribed stretches (B has one from therapist_full too).
+    ("GET", "stretches/"): (401, see(200, STRETCHES), 200, 200, 200, 200, 200),
 }
 # fmt: on
 
 # The one cell that is a permitted read of A's data by a therapist: it must be logged.
 LOGGED_READS = {("GET", "clients/{A}/checkins/", T_FULL)}
+# The cells where somebody other than A may change A's records, and only the stretches
+# prescribed to A: a linked therapist prescribing, or editing their own prescription.
+PERMITTED_WRITES = {
+    ("POST", "clients/{A}/stretches/", T_FULL),
+    ("POST", "clients/{A}/stretches/", T_NO_CI),
+    ("PATCH", "clients/{A}/stretches/{A}/", T_FULL),
+    ("DELETE", "clients/{A}/stretches/{A}/", T_FULL),
+}
 
 
 def expectation(value: int | tuple[int, ...] | Cell) -> Cell:
@@ -266,6 +299,7 @@ class World:
     link: int  # A's active link to therapist_full
     schedule: int  # one of A's reminder schedules
     nudge: int  # a nudge sent to A
+    stretch: int  # a stretch therapist_full prescribed to A
     a_ids: dict[str, set[int]]  # kind -> ids of A's rows of that kind
 
 
@@ -307,10 +341,19 @@ def world() -> World:
         status=NudgeStatus.SENT,
     )  # fmt: skip
 
+    prescribed = prescribed_stretch_create(
+        therapist=t_full, member=a, name="Upper trapezius stretch",
+        instructions="Tilt your ear towards your shoulder.", hold_seconds=30, repetitions=3,
+    )  # fmt: skip
+
     # B's own data, and B is also a client of therapist_full (without notes).
     make_checkin(member=b, note="B's own note")
     make_activity(member=b)
     make_link(member=b, therapist=t_full, notes=False)
+    prescribed_stretch_create(
+        therapist=t_full, member=b, name="B's calf stretch", instructions="Lean on a wall.",
+        hold_seconds=20,
+    )  # fmt: skip
 
     return World(
         users={
@@ -328,6 +371,7 @@ def world() -> World:
         link=full.pk,
         schedule=schedule.pk,
         nudge=nudge.pk,
+        stretch=prescribed.pk,
         a_ids={
             CHECKINS: {secret.pk, plain.pk},
             ACTIVITIES: {stretch.pk, water.pk},
@@ -336,6 +380,7 @@ def world() -> World:
             CLIENT: {a.pk},
             SCHEDULES: set(Schedule.objects.filter(member=a).values_list("pk", flat=True)),
             NUDGES: {nudge.pk},
+            STRETCHES: {prescribed.pk},
         },
     )
 
@@ -354,7 +399,7 @@ def send(client: APIClient, method: str, endpoint: str, world: World) -> Respons
     spec = ENDPOINTS[endpoint]
     path = API + spec.path.format(a=world.a, checkin=world.checkin, activity=world.activity,
                                   link=world.link, schedule=world.schedule,
-                                  nudge=world.nudge)  # fmt: skip
+                                  nudge=world.nudge, stretch=world.stretch)  # fmt: skip
     body = (spec.bodies or {}).get(method)
     if callable(body):
         body = body(world)
@@ -388,7 +433,8 @@ def a_data_in(response: Response, endpoint: str, world: World) -> set[str]:
         return found
     if endpoint == "me/export/" and isinstance(body, dict):
         sections = {CHECKINS: "checkins", ACTIVITIES: "activities", LINKS: "care_team",
-                    LOG: "access_log", SCHEDULES: "schedules", NUDGES: "nudges"}  # fmt: skip
+                    LOG: "access_log", SCHEDULES: "schedules", NUDGES: "nudges",
+                    STRETCHES: "prescribed_stretches"}  # fmt: skip
         items = {kind: items_of(body.get(key) or []) for kind, key in sections.items()}
     else:
         kind = ENDPOINTS[endpoint].ids
@@ -409,6 +455,9 @@ def snapshot_of_a(world: World) -> dict[str, list[dict[str, Any]]]:
         "links": list(CareLink.objects.filter(member_id=world.a).order_by("pk").values()),
         "schedules": list(Schedule.objects.filter(member_id=world.a).order_by("pk").values()),
         "nudges": list(Nudge.objects.filter(member_id=world.a).order_by("pk").values()),
+        "stretches": list(
+            PrescribedStretch.objects.filter(member_id=world.a).order_by("pk").values()
+        ),
     }
 
 
@@ -435,7 +484,10 @@ def test_cell(method: str, endpoint: str, role: str, expected: Cell, world: Worl
         f"expected exactly {sorted(expected.sees)}: {shown}"
     )
     if role != A:
-        assert snapshot_of_a(world) == before, f"{role} changed member A's records"
+        after = snapshot_of_a(world)
+        changed = {kind for kind in before if after[kind] != before[kind]}
+        permitted = {"stretches"} if (method, endpoint, role) in PERMITTED_WRITES else set()
+        assert changed == permitted, f"{role} changed member A's {sorted(changed)}"
     logged = 1 if (method, endpoint, role) in LOGGED_READS else 0
     assert a_log_count(world) == log_before + logged, "A's access log does not match the read"
 
@@ -448,7 +500,7 @@ def test_the_matrix_covers_every_endpoint_method_and_role(world: World) -> None:
     for endpoint, spec in ENDPOINTS.items():
         path = API + spec.path.format(a=world.a, checkin=world.checkin, activity=world.activity,
                                       link=world.link, schedule=world.schedule,
-                                      nudge=world.nudge)  # fmt: skip
+                                      nudge=world.nudge, stretch=world.stretch)  # fmt: skip
         match = resolve(path)
         actions = getattr(match.func, "actions", None)
         view = match.func.cls
