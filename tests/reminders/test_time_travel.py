@@ -103,3 +103,40 @@ def test_nudges_stop_during_a_pause_and_resume_by_themselves(
     )
     assert resumed.status == NudgeStatus.PENDING
     assert resumed.due_at - paused.due_at == timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("zone", "change_day"),
+    [
+        ("Europe/London", date(2026, 3, 29)),  # 01:00 -> 02:00
+        ("Europe/London", date(2026, 10, 25)),  # 02:00 -> 01:00
+        ("America/New_York", date(2026, 11, 1)),  # 02:00 -> 01:00
+        ("Australia/Lord_Howe", date(2026, 10, 4)),  # 02:00 -> 02:30
+        ("Australia/Lord_Howe", date(2026, 4, 5)),  # 02:00 -> 01:30
+        ("Asia/Kathmandu", date(2026, 3, 29)),  # +05:45 all year: nothing moves
+    ],
+    ids=lambda value: str(value),
+)
+def test_a_daily_nudge_keeps_its_local_time_through_each_zones_clock_change(
+    django_capture_on_commit_callbacks,
+    zone: str,
+    change_day: date,
+) -> None:
+    local = ZoneInfo(zone)
+    member = member_in(zone)
+    days = [change_day + timedelta(days=offset) for offset in (-1, 0, 1)]
+    with time_machine.travel(datetime.combine(days[0], time(6, 0), tzinfo=local), tick=False):
+        schedule_save(member=member, changes={"kind": "stretch", "times": ["07:30"]})
+
+    for day in days:
+        tick_at(
+            datetime.combine(day, time(7, 31), tzinfo=local), django_capture_on_commit_callbacks
+        )
+
+    fired = [
+        d.astimezone(local)
+        for d in Nudge.objects.order_by("due_at").values_list("due_at", flat=True)
+    ]
+    assert [(moment.date(), moment.time()) for moment in fired] == [
+        (day, time(7, 30)) for day in days
+    ]
