@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,13 @@ def broker_redis_url() -> Iterator[str]:
         celery_app.pool.force_close_all()
         embedded.stop()
         shutil.rmtree(socket_directory, ignore_errors=True)
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def database_url_for_subprocess() -> str:

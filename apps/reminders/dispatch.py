@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from apps.profiles.models import Profile
+from apps.accounts.models import User
 from apps.reminders.models import Nudge, NudgeKind, NudgeStatus, Schedule, SuppressionReason
 from apps.reminders.rules import in_local_window, next_occurrence, occurrences_between
 from apps.tracking.models import Activity, ActivityKind
@@ -69,7 +69,6 @@ class DispatchReport:
     enqueued: int = 0
     requeued: int = 0
     unsnoozed: int = 0
-    by_reason: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
 def dispatch_tick(
@@ -98,7 +97,7 @@ def _dispatch_batch(
             Q(member_id__in=members, next_due_at__gt=now, next_due_at__lte=now + BUNDLE_WINDOW),
             None,
         )
-        context = MemberContext.load(member_ids=members, now=now)
+        context = MemberContext.load(schedules=[*due, *upcoming], now=now)
         nudges: list[Nudge] = []
         # Due schedules: every firing up to now. Upcoming ones (another schedule of the
         # same member, due within 5 minutes): only their next firing, sent with these.
@@ -119,7 +118,6 @@ def _dispatch_batch(
                 report.missed += 1
             elif nudge.status == NudgeStatus.SUPPRESSED:
                 report.suppressed += 1
-                report.by_reason[nudge.suppressed_reason] += 1
         report.schedules += len(due) + len(upcoming)
         report.enqueued += _hand_over(
             Nudge.objects.filter(
@@ -161,10 +159,11 @@ def _firings(
     late: list[datetime] = []
     if start < cutoff:
         late = list(islice(occurrences_between(rule, zone, after=start, until=cutoff), MAX_LATE))
-        if len(late) == MAX_LATE:
+        if len(late) > MAX_FIRINGS_PER_SCHEDULE:
             logger.warning(
-                "schedule %s: more than %d firings missed; the oldest are not recorded",
-                schedule.pk, MAX_FIRINGS_PER_SCHEDULE,
+                "schedule %s: %s firings missed; only the latest %d are recorded",
+                schedule.pk, f"{MAX_LATE}+" if len(late) == MAX_LATE else len(late),
+                MAX_FIRINGS_PER_SCHEDULE,
             )  # fmt: skip
         late = late[-MAX_FIRINGS_PER_SCHEDULE:]
     recent = occurrences_between(rule, zone, after=max(start, cutoff), until=until)
@@ -247,21 +246,19 @@ def _sweep_outbox(*, now: datetime, enqueue: Enqueue, report: DispatchReport) ->
 
 @dataclass
 class MemberContext:
-    """What the suppression rules need about a batch of members, loaded in 3 queries."""
+    """What the suppression rules need about a batch of members: the profiles already
+    loaded with the claimed schedules, plus 2 queries (recent activity, last message)."""
 
     now: datetime
-    zones: dict[int, ZoneInfo]
-    profiles: dict[int, Profile]
-    active: dict[int, bool]
+    members: dict[int, User]
     activities: dict[int, list[tuple[str, int | None, datetime]]]
     last_message_at: dict[int, datetime]
 
     @classmethod
-    def load(cls, *, member_ids: set[int], now: datetime) -> MemberContext:
-        profiles = {
-            profile.user_id: profile
-            for profile in Profile.objects.filter(user_id__in=member_ids).select_related("user")
-        }
+    def load(cls, *, schedules: list[Schedule], now: datetime) -> MemberContext:
+        # _claim selected member__profile: no query here.
+        members = {schedule.member_id: schedule.member for schedule in schedules}
+        member_ids = set(members)
         activities: dict[int, list[tuple[str, int | None, datetime]]] = defaultdict(list)
         # 26 hours reach back to the start of "today" in every zone (UTC-12 .. UTC+14).
         for member_id, kind, amount, recorded_at in Activity.objects.filter(
@@ -280,23 +277,17 @@ class MemberContext:
             .values_list("member_id", "sent", "handed_over")
         ):
             last_message_at[member_id] = max(moment for moment in (sent, handed_over) if moment)
-        return cls(
-            now=now,
-            zones={member: ZoneInfo(profile.timezone) for member, profile in profiles.items()},
-            profiles=profiles,
-            active={member: profile.user.is_active for member, profile in profiles.items()},
-            activities=activities,
-            last_message_at=last_message_at,
-        )
+        return cls(now=now, members=members, activities=activities, last_message_at=last_message_at)
 
     def zone(self, member_id: int) -> ZoneInfo:
-        return self.zones[member_id]
+        return ZoneInfo(self.members[member_id].profile.timezone)  # zoneinfo caches zones
 
     def suppression(self, member_id: int, kind: str, due_at: datetime) -> str:
         """The reason this firing must not be sent, or "" to send it."""
-        profile = self.profiles[member_id]
-        zone = self.zones[member_id]
-        if not self.active[member_id]:
+        member = self.members[member_id]
+        profile = member.profile
+        zone = self.zone(member_id)
+        if not member.is_active:
             return SuppressionReason.INACTIVE
         if profile.is_paused(now=due_at):
             return SuppressionReason.PAUSED

@@ -14,15 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import REPOSITORY, project_environment, wait_until
+from tests.conftest import REPOSITORY, free_port, project_environment, wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def http_status(url: str) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPOSITORY, project_environment
+from tests.conftest import REPOSITORY, free_port, project_environment
 
 pytestmark = pytest.mark.slow
 
@@ -159,9 +159,3 @@ def test_production_without_an_email_server_is_refused() -> None:
     )
 
     assert_one_clear_line(result, "EMAIL_URL is not set")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

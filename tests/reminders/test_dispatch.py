@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from apps.reminders.dispatch import dispatch_tick
 from apps.reminders.models import Nudge, NudgeStatus, Schedule, SuppressionReason
+from apps.reminders.rules import next_occurrence
 from apps.reminders.services import schedule_save
 from apps.tracking.services import activity_record
 from tests.factories import make_member
@@ -49,10 +51,6 @@ def fixed(member, *times: str, kind: str = "stretch", now: datetime = MONDAY_NOO
 
 
 def _first_after(schedule: Schedule, moment: datetime) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    from apps.reminders.rules import next_occurrence
-
     return next_occurrence(schedule.rule(), ZoneInfo(schedule.member.profile.timezone), moment)
 
 
@@ -290,7 +288,7 @@ def test_changing_time_zone_re_times_the_next_nudge_at_once(api_as, member) -> N
 
     after = Schedule.objects.get(pk=schedule.pk).next_due_at
     assert after != before
-    assert after.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo")).time() == time(12, 0)
+    assert after.astimezone(ZoneInfo("Asia/Tokyo")).time() == time(12, 0)
 
 
 def test_a_new_member_starts_with_the_default_schedules() -> None:
@@ -318,3 +316,23 @@ def test_a_late_tick_judges_context_at_sending_time(
         tick(MONDAY_NOON + timedelta(minutes=10))
 
     assert Nudge.objects.get().suppressed_reason == SuppressionReason.RECENT_WATER
+
+
+def test_a_tick_costs_the_same_queries_for_one_due_schedule_or_twenty(member) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # one member due at 12:00; twenty more due at 13:00
+    fixed(member, "12:00")
+    for _ in range(20):
+        other = make_member()
+        Schedule.objects.filter(member=other).delete()
+        fixed(other, "13:00", now=MONDAY_NOON + timedelta(hours=1))
+
+    with CaptureQueriesContext(connection) as one:
+        tick(MONDAY_NOON)
+    with CaptureQueriesContext(connection) as twenty:
+        tick(MONDAY_NOON + timedelta(hours=1))
+
+    assert Nudge.objects.filter(due_at=MONDAY_NOON + timedelta(hours=1)).count() == 20
+    assert len(twenty) == len(one)  # no query per schedule or per member

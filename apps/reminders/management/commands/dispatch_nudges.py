@@ -24,7 +24,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{report.schedules} schedules, {report.created} nudges created, "
                 f"{report.enqueued} enqueued, {report.requeued} re-enqueued, "
-                f"{report.missed} missed, {report.suppressed} suppressed"
+                f"{report.missed} missed, {report.suppressed} suppressed, "
+                f"{report.unsnoozed} back from snooze"
             )
             if not loop:
                 return
