@@ -7,6 +7,7 @@ from apps.accounts import api as accounts
 from apps.careteam import api as careteam
 from apps.delivery import api as delivery
 from apps.profiles import api as profiles
+from apps.progress import api as progress
 from apps.reminders import api as reminders
 from apps.tracking import api as tracking
 from stressrelief.converters import IdConverter
@@ -41,7 +42,7 @@ urlpatterns = [
         delivery.PushSubscriptionView.as_view(),
         name="push-subscriptions",
     ),
-    path("clients/", careteam.ClientListView.as_view(), name="clients"),
+    path("clients/", progress.ClientListView.as_view(), name="clients"),
     path(
         "clients/<id:client_id>/checkins/",
         careteam.ClientCheckInsView.as_view(),
@@ -57,6 +58,12 @@ urlpatterns = [
         careteam.ClientStretchView.as_view(),
         name="client-stretch",
     ),
+    path(
+        "clients/<id:client_id>/progress/",
+        progress.ClientProgressView.as_view(),
+        name="client-progress",
+    ),
+    path("progress/", progress.ProgressView.as_view(), name="progress"),
     path("stretches/", careteam.MemberStretchesView.as_view(), name="stretches"),
     *router.urls,
 ]

@@ -9,6 +9,7 @@ from apps.accounts.models import User
 from apps.accounts.services import member_create, therapist_create
 from apps.careteam.models import CareLink
 from apps.careteam.services import Shares, care_link_accept, invitation_create
+from apps.reminders.models import Nudge
 from apps.tracking.models import Activity, CheckIn
 from apps.tracking.services import activity_record, checkin_record
 
@@ -64,7 +65,31 @@ def make_checkin(
     )
 
 
-def make_activity(*, member: User, kind: str = "stretch", minutes: int | None = 5) -> Activity:
+def make_activity(
+    *,
+    member: User,
+    kind: str = "stretch",
+    minutes: int | None = 5,
+    amount_ml: int = 250,
+    recorded_at: datetime | None = None,
+) -> Activity:
     if kind == "hydration":
-        return activity_record(member=member, kind=kind, amount_ml=250)
-    return activity_record(member=member, kind=kind, minutes=minutes)
+        return activity_record(
+            member=member, kind=kind, amount_ml=amount_ml, recorded_at=recorded_at
+        )
+    return activity_record(member=member, kind=kind, minutes=minutes, recorded_at=recorded_at)
+
+
+def make_nudge(
+    *,
+    member: User,
+    due_at: datetime,
+    kind: str = "stretch",
+    status: str = "sent",
+    acted_at: datetime | None = None,
+) -> Nudge:
+    """A nudge as the dispatcher and the member's action would have left it (no schedule:
+    the history's shape is what matters to the readers under test)."""
+    return Nudge.objects.create(
+        member=member, kind=kind, due_at=due_at, status=status, acted_at=acted_at
+    )

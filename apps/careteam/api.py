@@ -1,5 +1,6 @@
-"""Sharing API: `invitations/` (therapist), `care-team/` (member), `clients/` (therapist),
-prescribed stretches: `clients/{id}/stretches/` (therapist) and `stretches/` (member)."""
+"""Sharing API: `invitations/` (therapist), `care-team/` (member), `clients/{id}/checkins/`
+(therapist), prescribed stretches: `clients/{id}/stretches/` (therapist) and `stretches/`
+(member). The clients list and progress are in apps/progress/api.py."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from apps.careteam import serializers
 from apps.careteam.models import AccessCategory, AccessLogEntry, CareLink, PrescribedStretch
 from apps.careteam.permissions import (
     IsTherapist,
-    active_links_of_therapist,
     link_for_therapist_prescribing,
     link_for_therapist_read,
     own_records,
@@ -166,20 +166,6 @@ class AccessLogView(generics.ListAPIView):
             request=self.request,
             time_zone=self.request.user.profile.timezone,
             field="accessed_at",
-        )
-
-
-class ClientListView(generics.ListAPIView):
-    """The therapist's consented, active clients."""
-
-    permission_classes = [IsTherapist]
-    serializer_class = serializers.ClientSerializer
-
-    def get_queryset(self) -> QuerySet[CareLink]:
-        return (
-            active_links_of_therapist(therapist=self.request.user)
-            .select_related("member", "member__profile")
-            .order_by("member__display_name", "member__email")
         )
 
 

@@ -64,17 +64,23 @@ def link_for_therapist_read(*, therapist: User, member_id: int, categories: list
     )
     if link is None:
         raise NotFound(NOT_FOUND)
-    shared = {
-        AccessCategory.ADHERENCE: link.share_adherence,
-        AccessCategory.CHECKINS: link.share_checkins,
-        AccessCategory.NOTES: link.share_notes,
-    }
-    refused = [category for category in categories if not shared[category]]
+    shared = shared_categories(link)
+    refused = [category for category in categories if category not in shared]
     if refused:
         raise PermissionDenied(
             f"This client does not share {', '.join(AccessCategory(c).label for c in refused)}."
         )
     return link
+
+
+def shared_categories(link: CareLink) -> list[str]:
+    """The AccessCategory values `link` shares, in a fixed order."""
+    flags = {
+        AccessCategory.ADHERENCE: link.share_adherence,
+        AccessCategory.CHECKINS: link.share_checkins,
+        AccessCategory.NOTES: link.share_notes,
+    }
+    return [category for category, shared in flags.items() if shared]
 
 
 def link_for_therapist_prescribing(*, therapist: User, member_id: int) -> CareLink:

@@ -72,32 +72,6 @@ class AccessLogEntrySerializer(serializers.ModelSerializer):
         fields = ("id", "therapist_name", "categories", "what", "accessed_at")
 
 
-class ClientSerializer(serializers.ModelSerializer):
-    """A client as their therapist sees them: who, since when, what they share."""
-
-    id = serializers.IntegerField(source="member_id")
-    name = serializers.SerializerMethodField()
-    email = serializers.EmailField(source="member.email")
-    timezone = serializers.CharField(source="member.profile.timezone")
-    sharing_since = serializers.DateTimeField(source="created_at")
-
-    class Meta:
-        model = CareLink
-        fields = (
-            "id",
-            "name",
-            "email",
-            "timezone",
-            "share_adherence",
-            "share_checkins",
-            "share_notes",
-            "sharing_since",
-        )
-
-    def get_name(self, link: CareLink) -> str:
-        return link.member.display_name or link.member.email
-
-
 class PrescribedStretchSerializer(serializers.ModelSerializer):
     """A stretch as the prescribing therapist writes and reads it (`clients/{id}/stretches/`).
     Every error names its field; the same bounds hold in the model and the service."""

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.careteam.models import AccessLogEntry, CareLink, Invitation, PrescribedStretch
-from apps.careteam.permissions import active_links_of_therapist
+from apps.careteam.permissions import active_links_of_therapist, shared_categories
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -131,6 +131,42 @@ def access_log_record(*, link: CareLink, categories: list[str], what: str) -> Ac
         categories=categories,
         what=what,
     )
+
+
+# A therapist paging back and forth through a list writes one entry per client an hour,
+# not one per page view: the member's log stays readable and still shows every day seen.
+LIST_READ_INTERVAL = timedelta(hours=1)
+LIST_READ_CATEGORIES = ("adherence", "checkins")
+
+
+def access_log_record_list(*, therapist: User, links: list[CareLink], what: str) -> int:
+    """Log that `therapist` saw the figures of these clients in a list (the categories each
+    link shares), at most once per client and list per hour. Two queries, any number of
+    clients. Returns how many entries were written."""
+    recent = set(
+        AccessLogEntry.objects.filter(
+            therapist=therapist,
+            member_id__in=[link.member_id for link in links],
+            what=what,
+            accessed_at__gte=timezone.now() - LIST_READ_INTERVAL,
+        ).values_list("member_id", flat=True)
+    )
+    name = therapist.display_name or therapist.email
+    entries = []
+    for link in links:
+        categories = [c for c in shared_categories(link) if c in LIST_READ_CATEGORIES]
+        if categories and link.member_id not in recent:
+            entries.append(
+                AccessLogEntry(
+                    member_id=link.member_id,
+                    therapist=therapist,
+                    therapist_name=name,
+                    categories=categories,
+                    what=what,
+                )
+            )
+    AccessLogEntry.objects.bulk_create(entries)
+    return len(entries)
 
 
 # Not re-validated by full_clean (each would cost a query): the link check covers them.

@@ -45,6 +45,12 @@ class Profile(models.Model):
     # What "Done" on a water nudge logs: the member's usual glass or bottle.
     glass_ml = models.PositiveIntegerField(default=250)
     channels = models.JSONField(default=default_channels)
+    # Streaks motivate some people and pressure others: hidden everywhere when False.
+    show_streaks = models.BooleanField(default=True)
+    # Monday 08:00 local: the member's own week in numbers (opt-in), and for therapists the
+    # clients who need attention (on unless unsubscribed).
+    weekly_progress_email = models.BooleanField(default=False)
+    weekly_digest_email = models.BooleanField(default=True)
     # Nudges resume by themselves once this moment has passed: nothing needs to run.
     paused_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -69,6 +69,8 @@ class ProfileSerializer(serializers.ModelSerializer):
             "water_goal_ml",
             "glass_ml",
             "channels",
+            "show_streaks",
+            "weekly_progress_email",
             "paused_until",
             "is_paused",
             "persistent_pain",

@@ -15,6 +15,7 @@ it hurts; requiring explicit zeros would keep a recovered member flagged forever
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -56,23 +57,43 @@ NO_EPISODE = PainStatus(persistent=False, episode_start=None, last_pain_day=None
 def pain_status_for_member(*, member: User, now: datetime) -> PainStatus:
     """Apply the rule above to `member`'s check-ins up to `now`."""
     zone = ZoneInfo(member.profile.timezone)
-    today = now.astimezone(zone).date()
     recorded_times = (
         CheckIn.objects.filter(member=member, pain__gte=1, recorded_at__lte=now)
         .order_by("-recorded_at")
         .values_list("recorded_at", flat=True)
         .iterator(chunk_size=FETCH_SIZE)
     )
+    pain_days = (recorded_at.astimezone(zone).date() for recorded_at in recorded_times)
+    return pain_status_from_days(pain_days, today=now.astimezone(zone).date())
+
+
+# Enough days back to decide the flag exactly: the last pain day is at most 6 days old, and
+# an episode reaching 14 days before it links to it through gaps of at most 6 pain-free
+# days, so its day at or before the 14-day mark is at most 21 days before the last pain day.
+DAYS_TO_DECIDE_PERSISTENCE = 28
+
+
+def pain_status_from_days(
+    pain_days_newest_first: Iterable[date], *, today: date, window_start: date | None = None
+) -> PainStatus:
+    """The rule over local pain days, newest first (repeats allowed). The walk stops at
+    the first gap of 7 pain-free days, so it reads only the current episode.
+
+    `window_start`: the oldest day the caller fetched, when it did not fetch everything
+    (a list of many clients fetches DAYS_TO_DECIDE_PERSISTENCE days). The flag stays exact;
+    an episode that may reach further back has `episode_start` None, as it is not known.
+    """
     last_pain_day: date | None = None
     episode_start: date | None = None
-    for recorded_at in recorded_times:
-        day = recorded_at.astimezone(zone).date()
+    ended_by_a_gap = False
+    for day in pain_days_newest_first:
         if last_pain_day is None:
             last_pain_day = episode_start = day
             continue
         assert episode_start is not None
         pain_free_days_between = (episode_start - day).days - 1
         if pain_free_days_between >= PAIN_FREE_DAYS_TO_END_EPISODE:
+            ended_by_a_gap = True
             break  # an earlier episode; the current one started at episode_start
         episode_start = day
     if last_pain_day is None or episode_start is None:
@@ -80,9 +101,14 @@ def pain_status_for_member(*, member: User, now: datetime) -> PainStatus:
     if (today - last_pain_day).days >= PAIN_FREE_DAYS_TO_END_EPISODE:
         return NO_EPISODE
     days_in_episode = (last_pain_day - episode_start).days
+    start_known = (
+        window_start is None
+        or ended_by_a_gap
+        or (episode_start - window_start).days >= PAIN_FREE_DAYS_TO_END_EPISODE
+    )
     return PainStatus(
         persistent=days_in_episode >= DAYS_UNTIL_PERSISTENT,
-        episode_start=episode_start,
+        episode_start=episode_start if start_known else None,
         last_pain_day=last_pain_day,
         days_in_episode=days_in_episode,
     )

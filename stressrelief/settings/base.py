@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.careteam",
     "apps.reminders",
     "apps.delivery",
+    "apps.progress",
     "rest_framework.authtoken",
     # Listed so Celery's autodiscovery imports worker/tasks.py.
     "worker",

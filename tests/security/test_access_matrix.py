@@ -78,6 +78,9 @@ CLIENT = "client"  # A listed as somebody's client (A's user id)
 SCHEDULES = "schedules"  # ids of A's reminder schedules
 NUDGES = "nudges"  # ids of A's nudges
 STRETCHES = "stretches"  # ids of the stretches prescribed to A
+# Progress documents carry figures, not ids: A's are recognised by values only A has.
+PROGRESS_ADHERENCE = "progress_adherence"  # A's nudge counted (nobody else has a nudge)
+PROGRESS_CHECKINS = "progress_checkins"  # A's stress this week: mean of 7 and 2 = 4.5
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,8 @@ ENDPOINTS = {
         "clients/{a}/stretches/{stretch}/", ids=STRETCHES, bodies={"PATCH": {"hold_seconds": 45}}
     ),
     "stretches/": Endpoint("stretches/", ids=STRETCHES),
+    "progress/": Endpoint("progress/"),
+    "clients/{A}/progress/": Endpoint("clients/{a}/progress/"),
 }
 
 # --- The matrix ----------------------------------------------------------------------------
@@ -258,11 +263,24 @@ MATRIX: dict[tuple[str, str], tuple[int | tuple[int, ...] | Cell, ...]] = {
     ("DELETE", "clients/{A}/stretches/{A}/"): (401, 403, 403, 204, 404, 404, 403),
     # Each account's own prescribed stretches (B has one from therapist_full too).
     ("GET", "stretches/"): (401, see(200, STRETCHES), 200, 200, 200, 200, 200),
+    # Progress: each account's own; a client's only in the categories their link shares.
+    ("GET", "progress/"): (401, see(200, PROGRESS_ADHERENCE, PROGRESS_CHECKINS),
+                           200, 200, 200, 200, 200),
+    ("GET", "clients/{A}/progress/"): (401, 403, 403,
+                                       see(200, PROGRESS_ADHERENCE, PROGRESS_CHECKINS),
+                                       see(200, PROGRESS_ADHERENCE), 404, 403),
 }
 # fmt: on
 
 # The one cell that is a permitted read of A's data by a therapist: it must be logged.
-LOGGED_READS = {("GET", "clients/{A}/checkins/", T_FULL)}
+LOGGED_READS = {
+    ("GET", "clients/{A}/checkins/", T_FULL),
+    ("GET", "clients/{A}/progress/", T_FULL),
+    ("GET", "clients/{A}/progress/", T_NO_CI),
+    # The list shows each client's figures: a read too.
+    ("GET", "clients/", T_FULL),
+    ("GET", "clients/", T_NO_CI),
+}
 # The cells where somebody other than A may change A's records, and only the stretches
 # prescribed to A: a linked therapist prescribing, or editing their own prescription.
 PERMITTED_WRITES = {
@@ -436,6 +454,12 @@ def a_data_in(response: Response, endpoint: str, world: World) -> set[str]:
                     LOG: "access_log", SCHEDULES: "schedules", NUDGES: "nudges",
                     STRETCHES: "prescribed_stretches"}  # fmt: skip
         items = {kind: items_of(body.get(key) or []) for kind, key in sections.items()}
+    elif endpoint in ("progress/", "clients/{A}/progress/") and isinstance(body, dict):
+        items = {}
+        if ((body.get("adherence") or {}).get("overall") or {}).get("sent"):
+            found.add(PROGRESS_ADHERENCE)
+        if (body.get("stress") or {}).get("last_7_days") == 4.5:
+            found.add(PROGRESS_CHECKINS)
     else:
         kind = ENDPOINTS[endpoint].ids
         items = {kind: items_of(body)} if kind else {}

@@ -1,0 +1,278 @@
+"""A therapist's clients at a glance: the figures of every active client in a fixed number
+of queries (four, whatever the number of clients), for the admin's clients list, its CSV,
+the `clients/` API and the weekly digest.
+
+The figures follow the same definitions as figures.py and the client's own progress
+(tests compare them): 7- and 30-day adherence are counted in SQL, per client, from the
+local midnight that starts the client's period, so the admin can sort by them; the habit
+score, the stress and pain trends and the persistent-pain flag come from per-day rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    FilteredRelation,
+    FloatField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
+
+from apps.careteam.models import CareLink
+from apps.careteam.permissions import active_links_of_therapist
+from apps.core.db import LocalDate
+from apps.progress import figures
+from apps.progress.attention import Reason, attention_reasons
+from apps.progress.figures import Tally, WeekOverWeek
+from apps.reminders.models import Nudge
+from apps.tracking.models import Activity, CheckIn
+from apps.tracking.pain import DAYS_TO_DECIDE_PERSISTENCE, pain_status_from_days
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+# The statuses counted in `sent - suppressed` (figures.COUNTED_AS): what adherence divides by.
+EXPECTED_STATUSES = [
+    status
+    for status, counted_as in figures.COUNTED_AS.items()
+    if "sent" in counted_as and status != "suppressed"
+]
+
+
+@dataclass
+class ClientOverview:
+    link: CareLink
+    shares_adherence: bool
+    shares_checkins: bool
+    member_since: datetime
+    last_activity_at: datetime | None = None
+    done_7d: int = 0
+    expected_7d: int = 0
+    done_30d: int = 0
+    expected_30d: int = 0
+    habit_score: float = 0.0
+    stress: WeekOverWeek | None = None
+    pain: WeekOverWeek | None = None
+    latest_pain: int | None = None
+    latest_checkin_at: datetime | None = None
+    persistent_pain: bool = False
+    pain_episode_start: date | None = None
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def member(self) -> User:
+        return self.link.member
+
+    @property
+    def adherence_7d(self) -> float:
+        return self.done_7d / self.expected_7d if self.expected_7d else 0.0
+
+    @property
+    def adherence_30d(self) -> float:
+        return self.done_30d / self.expected_30d if self.expected_30d else 0.0
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.reasons)
+
+
+def _local_today(now: datetime, zone: str) -> date:
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
+def _period_start(*, days: int, zones: list[str], now: datetime) -> Case:
+    """The UTC instant of the local midnight that starts a `days`-day period, per client:
+    one WHEN per time zone among the clients (a handful), not per client."""
+    whens = []
+    for zone in zones:
+        first_day = _local_today(now, zone) - timedelta(days=days - 1)
+        start = datetime.combine(first_day, time.min, tzinfo=ZoneInfo(zone))
+        whens.append(When(member__profile__timezone=zone, then=Value(start)))
+    return Case(*whens, default=Value(now), output_field=DateTimeField())
+
+
+def _ratio(done: str, expected: str) -> Case:
+    """done / expected; NULL where the link does not share adherence, so neither sorting
+    nor filtering by it can tell the therapist anything about such a client."""
+    return Case(
+        When(share_adherence=False, then=Value(None)),
+        When(**{f"{expected}__gt": 0}, then=Cast(done, FloatField()) / F(expected)),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+
+
+def clients_with_adherence(*, therapist: User, now: datetime) -> QuerySet[CareLink]:
+    """The therapist's active links, each annotated with the client's 7- and 30-day nudge
+    counts and adherence (sortable, filterable) and their latest activity moments.
+
+    The counts are annotated whatever the link shares, but ClientOverview reads them only
+    when `share_adherence` is on, and the sortable ratios are NULL otherwise.
+    """
+    links = active_links_of_therapist(therapist=therapist)
+    zones = sorted(set(links.values_list("member__profile__timezone", flat=True)))
+    # The join reads only the last 31 UTC days of nudges (index nudge_member_recent); the
+    # counts then start at each client's own local midnight.
+    recent_nudges = FilteredRelation(
+        "member__nudges", condition=Q(member__nudges__due_at__gte=now - timedelta(days=31))
+    )
+    starts = {days: _period_start(days=days, zones=zones, now=now) for days in (7, 30)}
+
+    def counted(*, days: int, done: bool) -> Count:
+        condition = Q(recent_nudges__due_at__gte=starts[days])
+        if done:
+            condition &= Q(recent_nudges__status="done")
+        else:
+            condition &= Q(recent_nudges__status__in=EXPECTED_STATUSES)
+        return Count("recent_nudges", filter=condition)
+
+    return (
+        links.select_related("member", "member__profile")
+        .annotate(recent_nudges=recent_nudges)
+        .annotate(
+            done_7d=counted(days=7, done=True),
+            expected_7d=counted(days=7, done=False),
+            done_30d=counted(days=30, done=True),
+            expected_30d=counted(days=30, done=False),
+            last_acted_at=Max("recent_nudges__acted_at"),
+        )
+        .annotate(
+            adherence_7d=_ratio("done_7d", "expected_7d"),
+            adherence_30d=_ratio("done_30d", "expected_30d"),
+            last_logged_at=Subquery(
+                Activity.objects.filter(member=OuterRef("member"), recorded_at__lte=now)
+                .order_by("-recorded_at")
+                .values("recorded_at")[:1]
+            ),
+            last_checkin_at=Subquery(
+                CheckIn.objects.filter(member=OuterRef("member"), recorded_at__lte=now)
+                .order_by("-recorded_at", "-id")
+                .values("recorded_at")[:1]
+            ),
+            latest_pain=Subquery(
+                CheckIn.objects.filter(member=OuterRef("member"), recorded_at__lte=now)
+                .order_by("-recorded_at", "-id")
+                .values("pain")[:1]
+            ),
+        )
+    )
+
+
+def client_overviews(
+    *, therapist: User, now: datetime, links: QuerySet[CareLink] | None = None
+) -> list[ClientOverview]:
+    """Every client of `therapist` (or those of `links`, a filtered or sorted
+    clients_with_adherence queryset), in its order, with figures and attention reasons."""
+    if links is None:
+        links = clients_with_adherence(therapist=therapist, now=now)
+    rows = list(links)
+    clients = {link.member_id: _overview(link) for link in rows}
+    adherence_ids = [m for m, client in clients.items() if client.shares_adherence]
+    checkin_ids = [m for m, client in clients.items() if client.shares_checkins]
+    for member_id, daily in _daily_tallies(member_ids=adherence_ids, now=now).items():
+        client = clients[member_id]
+        today = _local_today(now, client.member.profile.timezone)
+        client.habit_score = figures.habit_score(daily, today=today)
+    _add_symptoms(clients, member_ids=checkin_ids, now=now)
+    for client in clients.values():
+        client.reasons = attention_reasons(client, now=now)
+    return [clients[link.member_id] for link in rows]
+
+
+def _overview(link: CareLink) -> ClientOverview:
+    client = ClientOverview(
+        link=link,
+        shares_adherence=link.share_adherence,
+        shares_checkins=link.share_checkins,
+        member_since=link.member.date_joined,
+    )
+    moments = []
+    if client.shares_adherence:
+        client.done_7d, client.expected_7d = link.done_7d, link.expected_7d
+        client.done_30d, client.expected_30d = link.done_30d, link.expected_30d
+        moments += [link.last_acted_at, link.last_logged_at]
+    if client.shares_checkins:
+        client.latest_pain = link.latest_pain
+        client.latest_checkin_at = link.last_checkin_at
+        moments.append(link.last_checkin_at)
+    present = [moment for moment in moments if moment is not None]
+    client.last_activity_at = max(present) if present else None
+    return client
+
+
+def _daily_tallies(*, member_ids: list[int], now: datetime) -> dict[int, dict[date, Tally]]:
+    """All kinds together, per client and local day, over the habit score's lookback."""
+    if not member_ids:
+        return {}
+    # One day more than the lookback in UTC covers every zone's local days.
+    since = now - timedelta(days=figures.HABIT_SCORE_LOOKBACK_DAYS + 1)
+    rows = (
+        Nudge.objects.filter(
+            member_id__in=member_ids,
+            due_at__gte=since,
+            due_at__lte=now,
+            status__in=figures.COUNTED_STATUSES,
+        )
+        .annotate(day=LocalDate("due_at", "member__profile__timezone"))
+        .values("member_id", "day", "status")
+        .annotate(number=Count("id"))
+        .order_by()
+    )
+    daily: dict[int, dict[date, Tally]] = defaultdict(dict)
+    for row in rows:
+        daily[row["member_id"]].setdefault(row["day"], Tally()).count(row["status"], row["number"])
+    return daily
+
+
+def _add_symptoms(
+    clients: dict[int, ClientOverview], *, member_ids: list[int], now: datetime
+) -> None:
+    if not member_ids:
+        return
+    since = now - timedelta(days=DAYS_TO_DECIDE_PERSISTENCE + 1)
+    rows = (
+        CheckIn.objects.filter(
+            member_id__in=member_ids, recorded_at__gte=since, recorded_at__lte=now
+        )
+        .annotate(day=LocalDate("recorded_at", "member__profile__timezone"))
+        .values("member_id", "day")
+        .annotate(mean_stress=Avg("stress"), mean_pain=Avg("pain"), worst=Max("pain"))
+        .order_by()
+    )
+    by_member: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_member[row["member_id"]].append(row)
+    for member_id in member_ids:
+        client = clients[member_id]
+        today = _local_today(now, client.member.profile.timezone)
+        days = by_member.get(member_id, [])
+        client.stress = figures.week_over_week(
+            {row["day"]: float(row["mean_stress"]) for row in days}, today=today
+        )
+        client.pain = figures.week_over_week(
+            {row["day"]: float(row["mean_pain"]) for row in days}, today=today
+        )
+        window_start = today - timedelta(days=DAYS_TO_DECIDE_PERSISTENCE - 1)
+        pain_days = sorted(
+            (row["day"] for row in days if row["worst"] >= 1 and row["day"] >= window_start),
+            reverse=True,
+        )
+        status = pain_status_from_days(pain_days, today=today, window_start=window_start)
+        client.persistent_pain = status.persistent
+        client.pain_episode_start = status.episode_start
