@@ -15,7 +15,13 @@ from rest_framework.authtoken.models import Token
 
 from apps.accounts.models import User
 from apps.accounts.selectors import user_is_therapist
-from apps.careteam.models import AccessLogEntry, CareLink, Invitation, PrescribedStretch
+from apps.careteam.models import (
+    AccessLogEntry,
+    CareLink,
+    Invitation,
+    PrescribedStretch,
+    TherapistNote,
+)
 from apps.delivery.models import PushSubscription
 from apps.reminders.models import Nudge, Schedule
 from apps.tracking.models import Activity, CheckIn
@@ -117,6 +123,12 @@ def member_export(*, member: User) -> dict[str, Any]:
             LogEntry.objects.filter(user=member),
             ["action_time", "content_type__model", "object_repr", "action_flag"],
         ),
+        # A therapist's private notes about the member: not shown to the member in the
+        # service, but data about them, so their right of access includes it.
+        "therapist_notes": _rows(
+            TherapistNote.objects.filter(member=member),
+            ["id", "therapist__display_name", "therapist__email", "text", "created_at"],
+        ),
         # Retired ones and those of a revoked link too: the service still holds them.
         "prescribed_stretches": _rows(
             PrescribedStretch.objects.filter(member=member),
@@ -162,6 +174,9 @@ EXPORT_SECTIONS = {
     # Reads this account made as a therapist are in the clients' logs, not this export.
     "careteam.accesslogentry.therapist": "clients",
     "careteam.prescribedstretch.member": "prescribed_stretches",
+    "careteam.therapistnote.member": "therapist_notes",
+    # Notes this account wrote as a therapist are about its clients: in their exports.
+    "careteam.therapistnote.therapist": "clients",
     # What this account prescribed as a therapist is about its clients: in their exports.
     "careteam.prescribedstretch.therapist": "clients",
     "authtoken.token.user": "api_tokens",

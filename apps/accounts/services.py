@@ -22,6 +22,8 @@ from rest_framework.authtoken.models import Token
 
 from apps.accounts.models import THERAPISTS_GROUP, LoginSession, User
 from apps.careteam.models import AccessLogEntry
+from apps.profiles.models import Profile
+from apps.profiles.services import profile_create
 from apps.reminders.services import default_schedules_create
 
 EMAIL_TAKEN = "An account with this email exists already."
@@ -49,14 +51,66 @@ def member_create(
 
 
 @transaction.atomic
-def therapist_create(*, email: str, password: str, display_name: str = "") -> User:
-    """Create a therapist: a staff user in the Therapists group, with a profile."""
-    user = member_create(email=email, password=password, display_name=display_name)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    group, _ = Group.objects.get_or_create(name=THERAPISTS_GROUP)
-    user.groups.add(group)
+def therapist_create(
+    *, email: str, password: str, display_name: str = "", timezone: str = "UTC"
+) -> User:
+    """Create a therapist: a member (profile in `timezone`, default schedules) who is also
+    a staff user in the Therapists group; all of it or, on any ValidationError, none."""
+    user = member_create(
+        email=email, password=password, display_name=display_name, timezone=timezone
+    )
+    therapist_grant(user=user)
     return user
+
+
+@transaction.atomic
+def therapist_grant(*, user: User) -> bool:
+    """Make an existing account a therapist: staff (so they can log into the admin) and in
+    the Therapists group. Returns True if anything changed; granting again changes nothing.
+
+    The password, profile and care links are left alone, and a deactivated account stays
+    deactivated (user_is_therapist needs an active account).
+    """
+    group, _ = Group.objects.get_or_create(name=THERAPISTS_GROUP)
+    changed = False
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        changed = True
+    if not user.groups.filter(pk=group.pk).exists():
+        user.groups.add(group)
+        changed = True
+    return changed
+
+
+@transaction.atomic
+def therapist_revoke(*, user: User) -> bool:
+    """Take the therapist role away: out of the Therapists group and no longer staff, except
+    that a superuser keeps the admin. Returns True if anything changed.
+
+    Only a member of the Therapists group is touched: a staff user who is not a therapist
+    (an operator) keeps their admin access. Care links stay in the database but give no
+    access while the role is gone (permissions ask user_is_therapist on every request).
+    """
+    group = Group.objects.filter(name=THERAPISTS_GROUP).first()
+    if group is None or not user.groups.filter(pk=group.pk).exists():
+        return False
+    user.groups.remove(group)
+    if user.is_staff and not user.is_superuser:
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+    return True
+
+
+def member_complete(*, user: User, timezone: str = "UTC") -> None:
+    """Give an account saved without member_create (the admin's "Add user" form saves the
+    model directly) what every account gets: a profile and the default schedules.
+    Does nothing for an account that has a profile already."""
+    if Profile.objects.filter(user=user).exists():
+        return
+    with transaction.atomic():
+        profile_create(user=user, timezone=timezone)
+        default_schedules_create(member=user)
 
 
 def member_erase(*, member: User) -> None:

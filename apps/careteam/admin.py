@@ -17,20 +17,13 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
 from apps.accounts.models import User
-from apps.accounts.selectors import user_is_therapist
 from apps.careteam.models import PrescribedStretch
-from apps.careteam.permissions import active_links_of_therapist, prescriptions_of_therapist
+from apps.careteam.permissions import (
+    active_links_of_therapist,
+    prescriptions_of_therapist,
+    request_is_from_therapist,
+)
 from apps.careteam.services import prescribed_stretch_retire
-
-_IS_THERAPIST_ATTRIBUTE = "_careteam_user_is_therapist"
-
-
-def _is_therapist(request: HttpRequest) -> bool:
-    """user_is_therapist, asked once per request: the admin checks permissions several
-    times while rendering one page, and each check would be a query on the groups."""
-    if not hasattr(request, _IS_THERAPIST_ATTRIBUTE):
-        setattr(request, _IS_THERAPIST_ATTRIBUTE, user_is_therapist(user=request.user))
-    return getattr(request, _IS_THERAPIST_ATTRIBUTE)
 
 
 @admin.register(PrescribedStretch)
@@ -79,19 +72,19 @@ class PrescribedStretchAdmin(admin.ModelAdmin):
 
     # --- Permissions: the Therapists group is enough ---------------------------------------
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_therapist(request) or super().has_module_permission(request)
+        return request_is_from_therapist(request) or super().has_module_permission(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_therapist(request) or super().has_view_permission(request, obj)
+        return request_is_from_therapist(request) or super().has_view_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return _is_therapist(request) or super().has_add_permission(request)
+        return request_is_from_therapist(request) or super().has_add_permission(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_therapist(request) or super().has_change_permission(request, obj)
+        return request_is_from_therapist(request) or super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_therapist(request) or super().has_delete_permission(request, obj)
+        return request_is_from_therapist(request) or super().has_delete_permission(request, obj)
 
     # --- Actions ---------------------------------------------------------------------------
     @admin.display(boolean=True, description="active")

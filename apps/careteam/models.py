@@ -87,10 +87,20 @@ class AccessLogEntry(models.Model):
     categories = models.JSONField(default=list)
     what = models.CharField(max_length=200, help_text="The page or endpoint that was read.")
     accessed_at = models.DateTimeField(auto_now_add=True)
+    # Reads by a list (many clients at once) are logged once per client and clock hour:
+    # the unique key below lets one INSERT skip the ones already written.
+    list_read_hour = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("-accessed_at", "-id")
         indexes = [models.Index(fields=["member", "-accessed_at"], name="accesslog_member")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["therapist", "member", "what", "list_read_hour"],
+                condition=Q(list_read_hour__isnull=False),
+                name="accesslog_list_read_once_an_hour",
+            )
+        ]
         verbose_name_plural = "access log entries"
 
     def __str__(self) -> str:
@@ -164,3 +174,37 @@ class PrescribedStretch(models.Model):
     @property
     def is_active(self) -> bool:
         return self.retired_at is None
+
+
+NOTE_TEXT_MAX_LENGTH = 4000
+
+
+class TherapistNote(models.Model):
+    """A therapist's private working note about a client (the client page in the admin).
+
+    Private: no other therapist or member sees it in the service, and the therapist sees it
+    only while the client shares with them. It is still data about the member: it is in
+    the member's export (their right of access) and erased with their account.
+    """
+
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes_written"
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="therapist_notes"
+    )
+    text = models.TextField(max_length=NOTE_TEXT_MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["therapist", "member", "-created_at"], name="note_of_client")
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(member=F("therapist")), name="note_not_on_oneself")
+        ]
+
+    def __str__(self) -> str:
+        # Admin history stores this text: never the note itself.
+        return f"Note {self.pk}"

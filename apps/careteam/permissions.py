@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -40,13 +41,29 @@ class IsTherapist(BasePermission):
         return bool(user and user.is_authenticated and user_is_therapist(user=user))
 
 
+_IS_THERAPIST_ATTRIBUTE = "_careteam_user_is_therapist"
+
+
+def request_is_from_therapist(request: HttpRequest) -> bool:
+    """user_is_therapist for the request's user, asked once per request: the admin checks
+    permissions several times while rendering one page, each a query on the groups."""
+    if not hasattr(request, _IS_THERAPIST_ATTRIBUTE):
+        user = request.user
+        is_therapist = bool(user.is_authenticated and user_is_therapist(user=user))
+        setattr(request, _IS_THERAPIST_ATTRIBUTE, is_therapist)
+    return getattr(request, _IS_THERAPIST_ATTRIBUTE)
+
+
 def own_records(queryset: QuerySet, *, member: User) -> QuerySet:
     """The rows of `queryset` that belong to `member` (models with a `member` field)."""
     return queryset.filter(member=member)
 
 
-def active_links_of_therapist(*, therapist: User) -> QuerySet[CareLink]:
-    return CareLink.objects.filter(
+def active_links_of_therapist(
+    *, therapist: User, model: type[CareLink] = CareLink
+) -> QuerySet[CareLink]:
+    """The links through which `therapist` may read (`model`: CareLink or a proxy of it)."""
+    return model._default_manager.filter(
         therapist=therapist, revoked_at__isnull=True, member__is_active=True
     )
 

@@ -13,7 +13,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.careteam.models import AccessLogEntry, CareLink, Invitation, PrescribedStretch
+from apps.careteam.models import (
+    NOTE_TEXT_MAX_LENGTH,
+    AccessLogEntry,
+    CareLink,
+    Invitation,
+    PrescribedStretch,
+    TherapistNote,
+)
 from apps.careteam.permissions import active_links_of_therapist, shared_categories
 
 if TYPE_CHECKING:
@@ -133,29 +140,21 @@ def access_log_record(*, link: CareLink, categories: list[str], what: str) -> Ac
     )
 
 
-# A therapist paging back and forth through a list writes one entry per client an hour,
-# not one per page view: the member's log stays readable and still shows every day seen.
-LIST_READ_INTERVAL = timedelta(hours=1)
+# A therapist paging back and forth through a list writes one entry per client and clock
+# hour, not one per page view: the member's log stays readable and still shows each hour.
 LIST_READ_CATEGORIES = ("adherence", "checkins")
 
 
-def access_log_record_list(*, therapist: User, links: list[CareLink], what: str) -> int:
+def access_log_record_list(*, therapist: User, links: list[CareLink], what: str) -> None:
     """Log that `therapist` saw the figures of these clients in a list (the categories each
-    link shares), at most once per client and list per hour. Two queries, any number of
-    clients. Returns how many entries were written."""
-    recent = set(
-        AccessLogEntry.objects.filter(
-            therapist=therapist,
-            member_id__in=[link.member_id for link in links],
-            what=what,
-            accessed_at__gte=timezone.now() - LIST_READ_INTERVAL,
-        ).values_list("member_id", flat=True)
-    )
+    link shares), at most once per client, list and clock hour: one INSERT for any number
+    of clients (the unique key skips what this hour already holds)."""
     name = therapist.display_name or therapist.email
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
     entries = []
     for link in links:
         categories = [c for c in shared_categories(link) if c in LIST_READ_CATEGORIES]
-        if categories and link.member_id not in recent:
+        if categories:
             entries.append(
                 AccessLogEntry(
                     member_id=link.member_id,
@@ -163,10 +162,11 @@ def access_log_record_list(*, therapist: User, links: list[CareLink], what: str)
                     therapist_name=name,
                     categories=categories,
                     what=what,
+                    list_read_hour=hour,
                 )
             )
-    AccessLogEntry.objects.bulk_create(entries)
-    return len(entries)
+    if entries:
+        AccessLogEntry.objects.bulk_create(entries, ignore_conflicts=True)
 
 
 # Not re-validated by full_clean (each would cost a query): the link check covers them.
@@ -246,3 +246,18 @@ def prescribed_stretch_retire(*, stretch: PrescribedStretch) -> PrescribedStretc
         stretch.retired_at = timezone.now()
         stretch.save(update_fields=["retired_at", "updated_at"])
     return stretch
+
+
+def therapist_note_add(*, link: CareLink, text: str) -> TherapistNote:
+    """Add the link's therapist's private note about the link's member. The caller has
+    checked the link is the therapist's and active (permissions.link_for_therapist_read)."""
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": ["Write the note first."]})
+    if len(text) > NOTE_TEXT_MAX_LENGTH:
+        raise ValidationError(
+            {"text": [f"A note holds at most {NOTE_TEXT_MAX_LENGTH} characters."]}
+        )
+    return TherapistNote.objects.create(
+        therapist_id=link.therapist_id, member_id=link.member_id, text=text
+    )

@@ -1,10 +1,10 @@
 """A therapist's clients at a glance: the figures of every active client in a fixed number
-of queries (four, whatever the number of clients), for the admin's clients list, its CSV,
+of queries (three, whatever the number of clients), for the admin's clients list, its CSV,
 the `clients/` API and the weekly digest.
 
 The figures follow the same definitions as figures.py and the client's own progress
 (tests compare them): 7- and 30-day adherence are counted in SQL, per client, from the
-local midnight that starts the client's period, so the admin can sort by them; the habit
+local day that starts the client's period, so the admin can sort by them; the habit
 score, the stress and pain trends and the persistent-pain flag come from per-day rows.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast
+from django.db.models.lookups import GreaterThanOrEqual
 
 from apps.careteam.models import CareLink
 from apps.careteam.permissions import active_links_of_therapist
@@ -96,15 +97,14 @@ def _local_today(now: datetime, zone: str) -> date:
     return now.astimezone(ZoneInfo(zone)).date()
 
 
-def _period_start(*, days: int, zones: list[str], now: datetime) -> Case:
-    """The UTC instant of the local midnight that starts a `days`-day period, per client:
-    one WHEN per time zone among the clients (a handful), not per client."""
-    whens = []
-    for zone in zones:
-        first_day = _local_today(now, zone) - timedelta(days=days - 1)
-        start = datetime.combine(first_day, time.min, tzinfo=ZoneInfo(zone))
-        whens.append(When(member__profile__timezone=zone, then=Value(start)))
-    return Case(*whens, default=Value(now), output_field=DateTimeField())
+def _in_last_local_days(days: int, *, now: datetime) -> GreaterThanOrEqual:
+    """The joined nudge is due on one of the client's last `days` local days (today
+    included), each client in their own zone: compared in SQL, so no query for zones."""
+    zone = F("member__profile__timezone")
+    return GreaterThanOrEqual(
+        LocalDate("recent_nudges__due_at", zone),
+        LocalDate(Value(now, output_field=DateTimeField()), zone, days_before=days - 1),
+    )
 
 
 def _ratio(done: str, expected: str) -> Case:
@@ -118,24 +118,24 @@ def _ratio(done: str, expected: str) -> Case:
     )
 
 
-def clients_with_adherence(*, therapist: User, now: datetime) -> QuerySet[CareLink]:
+def clients_with_adherence(
+    *, therapist: User, now: datetime, model: type[CareLink] = CareLink
+) -> QuerySet[CareLink]:
     """The therapist's active links, each annotated with the client's 7- and 30-day nudge
     counts and adherence (sortable, filterable) and their latest activity moments.
 
     The counts are annotated whatever the link shares, but ClientOverview reads them only
     when `share_adherence` is on, and the sortable ratios are NULL otherwise.
     """
-    links = active_links_of_therapist(therapist=therapist)
-    zones = sorted(set(links.values_list("member__profile__timezone", flat=True)))
+    links = active_links_of_therapist(therapist=therapist, model=model)
     # The join reads only the last 31 UTC days of nudges (index nudge_member_recent); the
     # counts then start at each client's own local midnight.
     recent_nudges = FilteredRelation(
         "member__nudges", condition=Q(member__nudges__due_at__gte=now - timedelta(days=31))
     )
-    starts = {days: _period_start(days=days, zones=zones, now=now) for days in (7, 30)}
 
     def counted(*, days: int, done: bool) -> Count:
-        condition = Q(recent_nudges__due_at__gte=starts[days])
+        condition = Q(_in_last_local_days(days, now=now))
         if done:
             condition &= Q(recent_nudges__status="done")
         else:

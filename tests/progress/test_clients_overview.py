@@ -109,7 +109,7 @@ def make_clients(therapist, count: int) -> None:
 
 
 @pytest.mark.parametrize("clients", [3, 500])
-def test_the_list_costs_four_queries_for_any_number_of_clients(clients: int, settings) -> None:
+def test_the_list_costs_three_queries_for_any_number_of_clients(clients: int, settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     therapist = make_therapist()
     make_clients(therapist, clients)
@@ -118,8 +118,8 @@ def test_the_list_costs_four_queries_for_any_number_of_clients(clients: int, set
         listed = client_overviews(therapist=therapist, now=NOW + timedelta(hours=1))
 
     assert len(listed) == clients
-    # Time zones, the annotated links, per-day nudges, per-day check-ins.
-    assert len(queries) == 4, [query["sql"][:120] for query in queries]
+    # The annotated links, per-day nudges, per-day check-ins.
+    assert len(queries) == 3, [query["sql"][:120] for query in queries]
 
 
 # --- Attention rules at their thresholds ---------------------------------------------------
