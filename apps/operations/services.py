@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.services import member_create, therapist_create
+from apps.operations.demo_history import demo_clients_create
 from apps.operations.models import WorkerHeartbeat
 from apps.reminders.models import Schedule
 from apps.reminders.services import schedule_save
@@ -52,9 +53,11 @@ def demo_accounts_create() -> list[DemoAccount]:
     # No quiet hours: whenever someone tries `make run`, the demo nudge can arrive.
     member.profile.quiet_start = member.profile.quiet_end = None
     member.profile.save(update_fields=["quiet_start", "quiet_end"])
-    therapist_create(
+    therapist = therapist_create(
         email=DEMO_THERAPIST_EMAIL, password=therapist_password, display_name="Demo Therapist"
     )
+    # So the therapist's admin shows clients (one per attention rule) from the first run.
+    demo_clients_create(therapist=therapist, now=timezone.now())
     return [
         DemoAccount("member", DEMO_MEMBER_EMAIL, member_password),
         DemoAccount("therapist", DEMO_THERAPIST_EMAIL, therapist_password),

@@ -23,3 +23,22 @@ def test_demo_accounts_are_created_once_with_working_random_passwords() -> None:
     assert not user_is_therapist(user=member)
     assert user_is_therapist(user=therapist)
     assert first[0].password != first[1].password
+
+
+def test_the_demo_therapist_has_clients_tripping_each_attention_rule() -> None:
+    from django.utils import timezone
+
+    from apps.accounts.models import User
+    from apps.operations.services import DEMO_THERAPIST_EMAIL
+    from apps.progress.attention import REASON_CODES
+    from apps.progress.overview import client_overviews
+
+    demo_accounts_create()
+    therapist = User.objects.get(email=DEMO_THERAPIST_EMAIL)
+
+    clients = client_overviews(therapist=therapist, now=timezone.now())
+
+    assert len(clients) == 7
+    tripped = {reason.code for client in clients for reason in client.reasons}
+    assert tripped == set(REASON_CODES)
+    assert any(not client.reasons for client in clients), "somebody is doing fine"
