@@ -45,21 +45,21 @@ class Persona:
 
 
 PERSONAS = (
-    Persona("Ava Doing-Well", "Europe/London", 0.85, (2, 4), (0, 1)),
-    Persona("Ben Low-Adherence", "America/New_York", 0.3, (4, 7), (1, 3)),
+    Persona("Ava Doing-Well", "Europe/London", 0.85, (2, 4), (0, 0)),
+    Persona("Ben Low-Adherence", "America/New_York", 0.3, (4, 7), (0, 0)),
     Persona("Chloé Persistent-Pain", "Europe/Paris", 0.7, (3, 6), (4, 6), checkin_chance=1.0),
-    Persona("Dev Stalled", "Asia/Kolkata", 0.6, (3, 5), (0, 2), quiet_days=16),
+    Persona("Dev Stalled", "Asia/Kolkata", 0.6, (3, 5), (0, 0), quiet_days=16),
     Persona(
         "Elena Pain-Rising",
         "Australia/Sydney",
         0.75,
         (3, 5),
-        (1, 3),
+        (0, 0),
         recent_pain=(7, 8),
         checkin_chance=1.0,
     ),
-    Persona("Farid Adherence-Only", "UTC", 0.6, (2, 5), (0, 2), shares_checkins=False),
-    Persona("Grace Quiet", "America/Los_Angeles", 0.7, (2, 4), (0, 2), quiet_days=3),
+    Persona("Farid Adherence-Only", "UTC", 0.6, (2, 5), (0, 0), shares_checkins=False),
+    Persona("Grace Quiet", "America/Los_Angeles", 0.7, (2, 4), (0, 0), quiet_days=3),
 )
 
 

@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.timesince import timesince
 
 from apps.careteam.permissions import (
     prescriptions_of_therapist,
@@ -102,8 +102,10 @@ class ClientChangeList(ChangeList):
 
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
+    # Needs attention comes second: it is why the therapist opens the list.
     list_display = (
         "name",
+        "attention",
         "last_activity",
         "adherence_7d",
         "adherence_30d",
@@ -111,7 +113,6 @@ class ClientAdmin(admin.ModelAdmin):
         "stress_trend",
         "pain_level",
         "persistent_pain",
-        "attention",
     )
     list_display_links = ("name",)
     list_filter = (AttentionFilter,)
@@ -120,6 +121,8 @@ class ClientAdmin(admin.ModelAdmin):
     list_max_show_all = 1000
     # The paginator's count already reruns the aggregate; a second, unfiltered one is waste.
     show_full_result_count = False
+    # Counts per filter choice would each rerun the aggregate: offered nowhere.
+    show_facets = admin.ShowFacets.NEVER
     actions = None
 
     # --- Who sees what ---------------------------------------------------------------------
@@ -154,16 +157,15 @@ class ClientAdmin(admin.ModelAdmin):
 
     @admin.display(description="last activity")
     def last_activity(self, link: Client) -> str:
+        # Relative: the therapist and each client may live in different time zones.
         moment = link.overview.last_activity_at
-        if moment is None:
-            return "never"
-        return date_format(timezone.localtime(moment), "j M, H:i")
+        return "never" if moment is None else f"{timesince(moment, depth=1)} ago"
 
-    @admin.display(description="adherence 7 d", ordering="adherence_7d")
+    @admin.display(description="7-day adherence", ordering="adherence_7d")
     def adherence_7d(self, link: Client) -> str:
         return _percent(link.overview, link.overview.adherence_7d, link.overview.expected_7d)
 
-    @admin.display(description="adherence 30 d", ordering="adherence_30d")
+    @admin.display(description="30-day adherence", ordering="adherence_30d")
     def adherence_30d(self, link: Client) -> str:
         return _percent(link.overview, link.overview.adherence_30d, link.overview.expected_30d)
 
@@ -175,8 +177,10 @@ class ClientAdmin(admin.ModelAdmin):
     @admin.display(description="stress")
     def stress_trend(self, link: Client) -> str:
         overview = link.overview
-        if not overview.shares_checkins or overview.stress is None:
-            return "not shared" if not overview.shares_checkins else "-"
+        if not overview.shares_checkins:
+            return "not shared"
+        if overview.stress is None or overview.stress.trend == "unknown":
+            return "-"
         return f"{TREND_ARROWS[overview.stress.trend]} {overview.stress.trend}"
 
     @admin.display(description="pain")
@@ -186,10 +190,11 @@ class ClientAdmin(admin.ModelAdmin):
             return "not shared"
         if overview.latest_pain is None:
             return "-"
-        arrow = TREND_ARROWS[overview.pain.trend] if overview.pain else ""
+        known = overview.pain is not None and overview.pain.trend != "unknown"
+        arrow = TREND_ARROWS[overview.pain.trend] if known else ""
         return f"{overview.latest_pain}/10 {arrow}".strip()
 
-    @admin.display(description="persistent pain", boolean=True)
+    @admin.display(description="persistent", boolean=True)
     def persistent_pain(self, link: Client) -> bool | None:
         overview = link.overview
         return overview.persistent_pain if overview.shares_checkins else None

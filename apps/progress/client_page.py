@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -43,7 +42,6 @@ def weekly(kind: KindFigures) -> list[tuple[date, float | None]]:
 
 def context(*, link: CareLink, therapist: User, overview: ClientOverview) -> dict[str, Any]:
     member = link.member
-    zone = ZoneInfo(member.profile.timezone)
     include = frozenset(
         category
         for category, shared in ((ADHERENCE, link.share_adherence), (CHECKINS, link.share_checkins))
@@ -85,7 +83,7 @@ def context(*, link: CareLink, therapist: User, overview: ClientOverview) -> dic
         )
         page["nudges"] = [
             {
-                "due": timezone.localtime(nudge.due_at, zone),
+                "due": nudge.due_at,  # the template shows it in the client's zone
                 "kind": nudge.get_kind_display(),
                 "status": nudge.get_status_display(),
                 "reason": nudge.get_suppressed_reason_display(),
@@ -107,7 +105,7 @@ def context(*, link: CareLink, therapist: User, overview: ClientOverview) -> dic
         )
         page["checkins"] = [
             {
-                "at": timezone.localtime(checkin.recorded_at, zone),
+                "at": checkin.recorded_at,
                 "stress": checkin.stress,
                 "pain": checkin.pain,
                 "symptoms": ", ".join(SYMPTOMS.get(s, s) for s in checkin.symptoms),
