@@ -155,6 +155,7 @@ class WeekOverWeek:
         return "steady"
 
 
+TRENDS = ("rising", "falling", "steady", "unknown")
 TREND_ARROWS = {"rising": "↑", "falling": "↓", "steady": "→", "unknown": "?"}
 
 

@@ -101,7 +101,7 @@ class TrendSerializer(serializers.Serializer):
     last_7_days = serializers.FloatField(allow_null=True)
     previous_7_days = serializers.FloatField(allow_null=True)
     change = serializers.FloatField(allow_null=True, help_text="last_7_days - previous_7_days.")
-    trend = serializers.ChoiceField(choices=["rising", "falling", "steady", "unknown"])
+    trend = serializers.ChoiceField(choices=figures.TRENDS)
 
 
 class PainSerializer(TrendSerializer):
@@ -293,7 +293,7 @@ class ClientOverviewSerializer(serializers.Serializer):
         return self._adherence(client, client.habit_score)
 
     @extend_schema_field(
-        serializers.ChoiceField(choices=["rising", "falling", "steady", "unknown"], allow_null=True)
+        serializers.ChoiceField(choices=figures.TRENDS, allow_null=True)
     )
     def get_stress_trend(self, client: ClientOverview) -> str | None:
         return client.stress.trend if client.shares_checkins and client.stress else None

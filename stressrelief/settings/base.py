@@ -299,6 +299,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ActivityKindEnum": "apps.tracking.models.ActivityKind",
         "NudgeKindEnum": "apps.reminders.models.NudgeKind",
+        # A member's stress trend and a client's, in two serializers: one enum.
+        "TrendEnum": "apps.progress.figures.TRENDS",
     },
 }
 
