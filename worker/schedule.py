@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "dispatch-nudges": {
         "task": "worker.tasks.dispatch_nudges",
@@ -15,6 +17,14 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "prune-used-action-links": {
         "task": "worker.tasks.prune_used_action_links",
         "schedule": timedelta(hours=6),
+    },
+    "weekly-emails": {
+        "task": "worker.tasks.weekly_emails",
+        # On the quarter hours of the UTC clock: every zone's 08:00 falls on one of them
+        # (Kathmandu +05:45, Lord Howe +10:30), so Monday 08:00 local is met on time.
+        "schedule": crontab(minute="*/15"),
+        # A run not started within 14 minutes is superseded by the next one.
+        "options": {"expires": 14 * 60},
     },
     "heartbeat": {
         "task": "worker.tasks.heartbeat",

@@ -9,6 +9,7 @@ from celery import Task, shared_task
 from apps.delivery.links import used_action_links_prune
 from apps.delivery.services import nudges_deliver
 from apps.operations.services import heartbeat_record
+from apps.progress.weekly import weekly_email_send, weekly_emails_due
 from apps.reminders.dispatch import dispatch_tick
 
 logger = logging.getLogger(__name__)
@@ -55,3 +56,34 @@ def enqueue_deliveries(groups: list[list[int]]) -> None:
             logger.warning(
                 "could not enqueue delivery of nudges %s; the sweep will retry", nudge_ids
             )
+
+
+@shared_task(name="worker.tasks.weekly_emails", ignore_result=True)
+def weekly_emails() -> None:
+    """Beat, every 15 minutes: create the weekly emails due now (Monday 08:00 local) and
+    enqueue one send task each; hand over again those that were lost."""
+    run = weekly_emails_due(enqueue=enqueue_weekly_emails)
+    if run.enqueued:
+        logger.info(
+            "weekly emails: %s created, %d enqueued, %d requeued",
+            run.created, len(run.enqueued), run.requeued,
+        )  # fmt: skip
+
+
+@shared_task(bind=True, name="worker.tasks.send_weekly_email", ignore_result=True, max_retries=None)
+def send_weekly_email(self: Task, email_id: int) -> None:
+    """Send one weekly email; a transient failure comes back after a backoff (the service
+    counts the tries and gives up by itself)."""
+    outcome = weekly_email_send(email_id=email_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+
+
+def enqueue_weekly_emails(email_ids: list[int]) -> None:
+    """Publish one send task per weekly email. A publish that fails is only logged: the
+    row stays pending and a later run of `weekly_emails` hands it over again."""
+    for email_id in email_ids:
+        try:
+            send_weekly_email.delay(email_id)
+        except Exception:  # kombu raises transport-specific errors
+            logger.warning("could not enqueue weekly email %s; a later run will retry", email_id)

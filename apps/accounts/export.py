@@ -23,6 +23,7 @@ from apps.careteam.models import (
     TherapistNote,
 )
 from apps.delivery.models import PushSubscription
+from apps.progress.models import WeeklyEmail
 from apps.reminders.models import Nudge, Schedule
 from apps.tracking.models import Activity, CheckIn
 
@@ -149,6 +150,10 @@ def member_export(*, member: User) -> dict[str, Any]:
             AccessLogEntry.objects.filter(member=member),
             ["id", "therapist_name", "categories", "what", "accessed_at"],
         ),
+        "weekly_emails": _rows(
+            WeeklyEmail.objects.filter(recipient=member),
+            ["kind", "week_start", "status", "sent_at"],
+        ),
         # The key itself is a credential, not data about the member: only when it was made.
         "api_tokens": _rows(Token.objects.filter(user=member), ["created"]),
         "sections": EXPORT_SECTIONS,
@@ -175,10 +180,14 @@ EXPORT_SECTIONS = {
     "careteam.accesslogentry.therapist": "clients",
     "careteam.prescribedstretch.member": "prescribed_stretches",
     "careteam.therapistnote.member": "therapist_notes",
+    # The admin's clients list is a proxy of care links: the same rows as above.
+    "progress.client.member": "care_team",
+    "progress.client.therapist": "clients",
     # Notes this account wrote as a therapist are about its clients: in their exports.
     "careteam.therapistnote.therapist": "clients",
     # What this account prescribed as a therapist is about its clients: in their exports.
     "careteam.prescribedstretch.therapist": "clients",
+    "progress.weeklyemail.recipient": "weekly_emails",
     "authtoken.token.user": "api_tokens",
     "authtoken.tokenproxy.user": "api_tokens",
     "admin.logentry.user": "admin_actions",

@@ -4,7 +4,8 @@ A therapist needs no model permissions here: being in the Therapists group is en
 `get_queryset` (through permissions.prescriptions_of_therapist) keeps each therapist to
 their own prescriptions for clients who still share with them. Guessing another
 prescription's id in the URL finds nothing (the admin redirects with "does not exist").
-Superusers see every prescription.
+Superusers see only their own prescriptions, like everyone: administrators run accounts,
+not therapy.
 """
 
 from __future__ import annotations
@@ -38,11 +39,10 @@ class PrescribedStretchAdmin(admin.ModelAdmin):
 
     # --- Who sees what ---------------------------------------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet[PrescribedStretch]:
-        if request.user.is_superuser:
-            queryset = PrescribedStretch.objects.all()
-        else:
-            queryset = prescriptions_of_therapist(therapist=request.user)
-        return queryset.select_related("member", "therapist")
+        # Superusers too see only their own: administrators run accounts, not therapy.
+        return prescriptions_of_therapist(therapist=request.user).select_related(
+            "member", "therapist"
+        )
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any

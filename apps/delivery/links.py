@@ -1,4 +1,5 @@
-"""Signed links in nudge emails: act on a nudge (done, snooze, skip) and unsubscribe.
+"""Signed links in emails: act on a nudge (done, snooze, skip), unsubscribe from nudge
+email, and turn off one weekly email (the therapist digest or the member's progress).
 
 Guarantees:
 - A token is `django.core.signing` output (HMAC-SHA256 with SECRET_KEY, a salt per purpose,
@@ -14,6 +15,8 @@ Guarantees:
   mail scanners prefetch every link with GET.
 - An unsubscribe link stays valid for 60 days and may be used again (unsubscribing twice
   is harmless); mail providers POST it (RFC 8058) long after the message arrived.
+- A weekly unsubscribe link (its own salt) binds the member and one weekly email; using it
+  turns off that weekly email only: nudge email and the other weekly email are untouched.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ ACTION_LINK_MAX_AGE = timedelta(hours=48)
 UNSUBSCRIBE_LINK_MAX_AGE = timedelta(days=60)
 ACTION_SALT = "stressrelief.delivery.links.action"
 UNSUBSCRIBE_SALT = "stressrelief.delivery.links.unsubscribe"
+WEEKLY_UNSUBSCRIBE_SALT = "stressrelief.delivery.links.weekly-unsubscribe"
+# Weekly email kind (apps.progress.models.WeeklyEmail.Kind) -> the profile flag that turns
+# it on; a weekly unsubscribe link sets its flag to False.
+WEEKLY_EMAIL_FLAGS = {"digest": "weekly_digest_email", "progress": "weekly_progress_email"}
 
 
 class LinkProblem(Exception):
@@ -125,6 +132,20 @@ def unsubscribe_url(*, member_id: int) -> str:
     """The absolute URL of the member's unsubscribe page, also the RFC 8058 POST target."""
     token = unsubscribe_token(member_id=member_id)
     return absolute_url(reverse("delivery:unsubscribe", kwargs={"token": token}))
+
+
+def weekly_unsubscribe_token(*, member_id: int, kind: str) -> str:
+    """A signed, timestamped token that turns off the weekly email `kind` for the member."""
+    if kind not in WEEKLY_EMAIL_FLAGS:
+        raise ValueError(f"unknown weekly email {kind!r}; expected {list(WEEKLY_EMAIL_FLAGS)}")
+    return signing.dumps({"m": member_id, "w": kind}, salt=WEEKLY_UNSUBSCRIBE_SALT)
+
+
+def weekly_unsubscribe_url(*, member_id: int, kind: str) -> str:
+    """The absolute URL of the page that turns off one weekly email, also the RFC 8058
+    one-click POST target of that email's List-Unsubscribe header."""
+    token = weekly_unsubscribe_token(member_id=member_id, kind=kind)
+    return absolute_url(reverse("delivery:weekly_unsubscribe", kwargs={"token": token}))
 
 
 def absolute_url(path: str) -> str:
@@ -214,6 +235,56 @@ def email_unsubscribe(*, member: User) -> bool:
         schedule.channels = [c for c in schedule.channels if c != "email"]
     Schedule.objects.bulk_update(schedules, ["channels"])
     return changed or bool(schedules)
+
+
+@dataclass(frozen=True)
+class WeeklyUnsubscribeLink:
+    """A verified weekly unsubscribe link: whose, and which weekly email it turns off."""
+
+    member: User
+    kind: str
+
+
+def weekly_unsubscribe_link_read(*, token: str) -> WeeklyUnsubscribeLink:
+    """The member and weekly email a weekly unsubscribe link names, or LinkProblem.
+    Changes nothing."""
+    from apps.accounts.models import User
+
+    try:
+        payload = _verified(token, salt=WEEKLY_UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_LINK_MAX_AGE)
+    except LinkProblem as problem:
+        if problem.status != 410:
+            raise
+        days = UNSUBSCRIBE_LINK_MAX_AGE.days
+        raise LinkProblem(
+            status=410,
+            title="This link has expired",
+            detail=f"The unsubscribe link in a weekly email works for {days} days. "
+            "Use the link in a more recent weekly email.",
+        ) from None
+    member_id, kind = payload.get("m"), payload.get("w")
+    if not _is_id(member_id) or kind not in WEEKLY_EMAIL_FLAGS:
+        raise LinkProblem.invalid()
+    member = User.objects.select_related("profile").filter(pk=member_id, is_active=True).first()
+    if member is None:
+        raise LinkProblem.gone()
+    return WeeklyUnsubscribeLink(member=member, kind=kind)
+
+
+@transaction.atomic
+def weekly_email_unsubscribe(*, member: User, kind: str) -> bool:
+    """Turn off the weekly email `kind` for this member; nothing else changes (nudge
+    channels, schedules and the other weekly email stay as they are). True when something
+    changed; a second call changes nothing."""
+    from apps.profiles.models import Profile
+
+    flag = WEEKLY_EMAIL_FLAGS[kind]
+    profile = Profile.objects.select_for_update().get(user=member)
+    if not getattr(profile, flag):
+        return False
+    setattr(profile, flag, False)
+    profile.save(update_fields=[flag, "updated_at"])
+    return True
 
 
 def used_action_links_prune(*, now: datetime | None = None) -> int:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from apps.delivery import links
@@ -110,28 +110,40 @@ class EmailTransport:
         email.attach_alternative(
             render_to_string("delivery/nudge_email.html", context), "text/html"
         )
-        try:
-            email.send()
-        except smtplib.SMTPRecipientsRefused as error:
-            # Not str(error): it lists the refused addresses, personal data for the log.
-            return _smtp_result(
-                f"recipient refused: {_first_reply(error.recipients)}",
-                code=_first_code(error.recipients),
-            )
-        except smtplib.SMTPResponseException as error:
-            return _smtp_result(str(error), code=error.smtp_code)
-        except (smtplib.SMTPException, OSError) as error:
-            return SendResult.failed(f"{type(error).__name__}: {error}")
-        return SendResult.sent()
+        return email_send(email)
+
+
+def email_send(email: EmailMessage) -> SendResult:
+    """Send one built email and classify the outcome, for nudges and the weekly emails
+    alike: `sent`; `rejected` for an SMTP 5xx (permanent: bad address, policy); `failed`
+    for a 4xx, a dropped connection or any other SMTP or network error (try again later).
+    The error text never holds the recipient's address."""
+    try:
+        email.send()
+    except smtplib.SMTPRecipientsRefused as error:
+        # Not str(error): it lists the refused addresses, personal data for the log.
+        return _smtp_result(
+            f"recipient refused: {_first_reply(error.recipients)}",
+            code=_first_code(error.recipients),
+        )
+    except smtplib.SMTPResponseException as error:
+        return _smtp_result(str(error), code=error.smtp_code)
+    except (smtplib.SMTPException, OSError) as error:
+        return SendResult.failed(f"{type(error).__name__}: {error}")
+    return SendResult.sent()
+
+
+def message_id_domain() -> str:
+    """The right-hand side of every Message-ID the service makes: SITE_URL's host."""
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
 def message_id(message: Message) -> str:
     """`<nudge-<id>[-<id>...][-s<n>]@<SITE_URL host>>`: a retry of the same message keeps
     its Message-ID; the sending after the n-th snooze gets its own."""
-    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
     ids = "-".join(str(i) for i in message.nudge_ids)
     snooze = f"-s{message.round}" if message.round else ""
-    return f"<nudge-{ids}{snooze}@{domain}>"
+    return f"<nudge-{ids}{snooze}@{message_id_domain()}>"
 
 
 def _first_code(recipients: dict[str, tuple[int, bytes]]) -> int:

@@ -1,4 +1,4 @@
-"""The pages a member reaches from a nudge email, without logging in.
+"""The pages a member reaches from a nudge email or a weekly email, without logging in.
 
 Guarantees:
 - GET (and HEAD) only shows what a link would do; it never changes anything, because
@@ -6,7 +6,7 @@ Guarantees:
 - POST acts, through apps.delivery.links and so through apps.reminders.actions.
 - A forged, tampered, expired, reused or wrong-member link gets a page that says so
   (400 or 410) and changes nothing; an action the nudge refuses gets a 409 page.
-- The action forms are CSRF-protected. The unsubscribe endpoint alone is CSRF-exempt:
+- The action forms are CSRF-protected. The unsubscribe endpoints are CSRF-exempt:
   RFC 8058 has the mail provider POST `List-Unsubscribe=One-Click` without cookies, and
   the signed token in its URL is what authorises it.
 - Every answer is private: not cached, not indexed, and the token-bearing URL is not sent
@@ -111,6 +111,39 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         )
     links.email_unsubscribe(member=member)
     return _private(render(request, "delivery/unsubscribe_done.html", {"email": member.email}))
+
+
+WEEKLY_EMAIL_NAMES = {
+    "digest": "the weekly digest of your clients",
+    "progress": "your weekly progress email",
+}
+# How to get it back: both settings are in the profile (`me/`).
+WEEKLY_EMAIL_BACK_ON = {
+    "digest": "You can turn it back on in your profile at any time.",
+    "progress": "You can turn it back on in your profile at any time.",
+}
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def weekly_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a confirm page. POST (the page's button, or a mail provider's RFC 8058
+    one-click request): turn off that one weekly email; reminder emails stay as they are."""
+    try:
+        link = links.weekly_unsubscribe_link_read(token=token)
+    except links.LinkProblem as problem:
+        return _problem(request, problem)
+    context = {
+        "email": link.member.email,
+        "kind": link.kind,
+        "what": WEEKLY_EMAIL_NAMES[link.kind],
+        "back_on": WEEKLY_EMAIL_BACK_ON[link.kind],
+    }
+    if request.method != "POST":
+        return _private(render(request, "delivery/weekly_unsubscribe_confirm.html", context))
+    links.weekly_email_unsubscribe(member=link.member, kind=link.kind)
+    return _private(render(request, "delivery/weekly_unsubscribe_done.html", context))
 
 
 def _problem(request: HttpRequest, problem: links.LinkProblem) -> HttpResponse:

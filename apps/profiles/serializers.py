@@ -71,6 +71,7 @@ class ProfileSerializer(serializers.ModelSerializer):
             "channels",
             "show_streaks",
             "weekly_progress_email",
+            "weekly_digest_email",
             "paused_until",
             "is_paused",
             "persistent_pain",

@@ -14,8 +14,10 @@ import csv
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
+from django.core.paginator import InvalidPage
 from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -23,6 +25,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from apps.careteam.models import AccessCategory
 from apps.careteam.permissions import (
     prescriptions_of_therapist,
     request_is_from_therapist,
@@ -45,8 +48,7 @@ _OVERVIEWS = "_progress_client_overviews"
 
 
 def _clients(request: HttpRequest) -> QuerySet[Client]:
-    """The user's clients with sortable adherence, built once per request (it reads the
-    clients' time zones to place each client's local midnight)."""
+    """The user's clients with sortable adherence; one `now` per request."""
     if not hasattr(request, _CLIENTS):
         queryset = clients_with_adherence(therapist=request.user, now=timezone.now(), model=Client)
         setattr(request, _CLIENTS, queryset)
@@ -93,8 +95,27 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 class ClientChangeList(ChangeList):
+    """Reads the filtered, searched, sorted rows in one query and pages them in Python:
+    a therapist's clients fit in memory (list_max_show_all), and Django's paginator would
+    otherwise run the aggregate twice (a COUNT, then the page)."""
+
     def get_results(self, request: HttpRequest) -> None:
-        super().get_results(request)
+        rows = list(self.queryset)
+        paginator = self.model_admin.get_paginator(request, rows, self.list_per_page)
+        self.result_count = len(rows)
+        self.full_result_count = None
+        self.show_full_result_count = False
+        self.show_admin_actions = True
+        self.can_show_all = self.result_count <= self.list_max_show_all
+        self.multi_page = self.result_count > self.list_per_page
+        if (self.show_all and self.can_show_all) or not self.multi_page:
+            self.result_list = rows
+        else:
+            try:
+                self.result_list = paginator.page(self.page_num).object_list
+            except InvalidPage:
+                raise IncorrectLookupParameters from None
+        self.paginator = paginator
         overviews = _overviews(request, links=list(self.result_list))
         for link in self.result_list:
             link.overview = overviews[link.pk]
@@ -128,6 +149,12 @@ class ClientAdmin(admin.ModelAdmin):
     # --- Who sees what ---------------------------------------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
         return _clients(request)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # Only the attention filter's own parameter. Django would otherwise accept any
+        # lookup starting with an annotation name (`?recent_nudges__member__...`) and
+        # filter by data the client does not share, or by other tables altogether.
+        return lookup == AttentionFilter.parameter_name
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return ClientChangeList
@@ -223,7 +250,13 @@ class ClientAdmin(admin.ModelAdmin):
             raise Http404
         changelist = self.get_changelist_instance(request)
         links = list(changelist.get_queryset(request))
-        overviews = _overviews(request, links=links)
+        # Every row, not the cached page of the list (which holds list_per_page of them).
+        overviews = {
+            overview.link.pk: overview
+            for overview in client_overviews(
+                therapist=request.user, now=timezone.now(), links=links
+            )
+        }
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="clients.csv"'
         response["Cache-Control"] = "no-store"
@@ -244,6 +277,8 @@ class ClientAdmin(admin.ModelAdmin):
         if request.method == "POST":
             return self._client_page_post(request, link)
         categories = shared_categories(link)
+        if not link.share_checkins:  # notes are shown only beside shared check-ins
+            categories = [c for c in categories if c != AccessCategory.NOTES]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -286,6 +321,7 @@ def _percent(overview: ClientOverview, value: float, expected: int) -> str:
 
 
 def _id_or_404(value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
+    # isascii: "²" and "٣" are digits to str.isdigit() but not to int().
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise Http404("No such client.")
     return int(value)

@@ -18,10 +18,9 @@ if TYPE_CHECKING:
 
 NO_ACTIVITY = timedelta(hours=49)  # two days and a margin for a late evening log
 STALLED = timedelta(days=14)
-PAIN_HIGH = 7  # the last check-in's pain, 0-10
+PAIN_HIGH = 7  # the worst pain at a check-in of the last 7 local days, 0-10
 PAIN_RISE = 2.0  # points, week over week
 LOW_ADHERENCE = 0.5  # over the last 7 days
-RECENT_CHECKIN = timedelta(days=7)  # an older high score is covered by "no activity"
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,10 @@ def attention_reasons(client: ClientOverview, *, now: datetime) -> list[Reason]:
     reasons: list[Reason] = []
     since = client.last_activity_at or client.member_since
     quiet_for = now - since
-    if quiet_for >= STALLED:
+    shares_activity = client.shares_adherence or client.shares_checkins
+    if not shares_activity:
+        pass  # nothing shared to judge activity by: no claim either way
+    elif quiet_for >= STALLED:
         reasons.append(Reason("stalled", f"Stalled: no activity for {quiet_for.days} days"))
     elif quiet_for >= NO_ACTIVITY:
         hours = int(quiet_for.total_seconds() // 3600)
@@ -60,13 +62,9 @@ def attention_reasons(client: ClientOverview, *, now: datetime) -> list[Reason]:
                     f"Pain reported for 14 days or more{since_words}: suggest an assessment",
                 )
             )
-        recent = client.latest_checkin_at is not None and (
-            now - client.latest_checkin_at <= RECENT_CHECKIN
-        )
-        if recent and client.latest_pain is not None and client.latest_pain >= PAIN_HIGH:
-            reasons.append(
-                Reason("pain_high", f"Pain {client.latest_pain}/10 at the last check-in")
-            )
+        worst = client.worst_pain_7d
+        if worst is not None and worst >= PAIN_HIGH:
+            reasons.append(Reason("pain_high", f"Pain {worst}/10 at a check-in this week"))
         change = client.pain.change if client.pain else None
         if change is not None and change >= PAIN_RISE:
             reasons.append(Reason("pain_rising", f"Pain up {change:.1f} points on the week before"))

@@ -139,10 +139,10 @@ CSV_HEADER = [
 ]
 
 
-def _cell(value: object) -> str:
-    """A spreadsheet must not run a name such as `=HYPERLINK(...)` as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _text_cell(value: str) -> str:
+    """Text people typed (a name): a spreadsheet must not run `=HYPERLINK(...)` as a
+    formula. Figures are written as they are, so they stay numbers."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def csv_row(overview: ClientOverview) -> list[str]:
@@ -151,10 +151,10 @@ def csv_row(overview: ClientOverview) -> list[str]:
     checkins = overview.shares_checkins
     last = overview.last_activity_at
     return [
-        _cell(value)
+        "" if value is None else str(value)
         for value in (
-            member.display_name or member.email,
-            member.email,
+            _text_cell(member.display_name or member.email),
+            _text_cell(member.email),
             member.profile.timezone,
             last.strftime("%Y-%m-%d %H:%M") if last else "",
             f"{overview.adherence_7d:.3f}" if adherence else "not shared",

@@ -33,7 +33,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast
-from django.db.models.lookups import GreaterThanOrEqual
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 from apps.careteam.models import CareLink
 from apps.careteam.permissions import active_links_of_therapist
@@ -71,6 +71,7 @@ class ClientOverview:
     stress: WeekOverWeek | None = None
     pain: WeekOverWeek | None = None
     latest_pain: int | None = None
+    worst_pain_7d: int | None = None  # the highest pain at a check-in of the last 7 days
     latest_checkin_at: datetime | None = None
     persistent_pain: bool = False
     pain_episode_start: date | None = None
@@ -97,13 +98,15 @@ def _local_today(now: datetime, zone: str) -> date:
     return now.astimezone(ZoneInfo(zone)).date()
 
 
-def _in_last_local_days(days: int, *, now: datetime) -> GreaterThanOrEqual:
-    """The joined nudge is due on one of the client's last `days` local days (today
-    included), each client in their own zone: compared in SQL, so no query for zones."""
+def _in_last_local_days(days: int, *, now: datetime) -> Q:
+    """The joined nudge is due on one of the client's last `days` local days, today
+    included and nothing later (the dispatcher sends up to 5 minutes early, so a nudge of
+    tomorrow can exist at 23:57), each client in their own zone, compared in SQL."""
     zone = F("member__profile__timezone")
-    return GreaterThanOrEqual(
-        LocalDate("recent_nudges__due_at", zone),
-        LocalDate(Value(now, output_field=DateTimeField()), zone, days_before=days - 1),
+    due_day = LocalDate("recent_nudges__due_at", zone)
+    moment = Value(now, output_field=DateTimeField())
+    return Q(GreaterThanOrEqual(due_day, LocalDate(moment, zone, days_before=days - 1))) & Q(
+        LessThanOrEqual(due_day, LocalDate(moment, zone))
     )
 
 
@@ -135,7 +138,7 @@ def clients_with_adherence(
     )
 
     def counted(*, days: int, done: bool) -> Count:
-        condition = Q(_in_last_local_days(days, now=now))
+        condition = _in_last_local_days(days, now=now)
         if done:
             condition &= Q(recent_nudges__status="done")
         else:
@@ -188,7 +191,9 @@ def client_overviews(
     for member_id, daily in _daily_tallies(member_ids=adherence_ids, now=now).items():
         client = clients[member_id]
         today = _local_today(now, client.member.profile.timezone)
-        client.habit_score = figures.habit_score(daily, today=today)
+        # Days after the client's today (nudges sent a few minutes early) do not count yet.
+        past = {day: tally for day, tally in daily.items() if day <= today}
+        client.habit_score = figures.habit_score(past, today=today)
     _add_symptoms(clients, member_ids=checkin_ids, now=now)
     for client in clients.values():
         client.reasons = attention_reasons(client, now=now)
@@ -226,7 +231,7 @@ def _daily_tallies(*, member_ids: list[int], now: datetime) -> dict[int, dict[da
         Nudge.objects.filter(
             member_id__in=member_ids,
             due_at__gte=since,
-            due_at__lte=now,
+            due_at__lt=now + timedelta(days=1),
             status__in=figures.COUNTED_STATUSES,
         )
         .annotate(day=LocalDate("due_at", "member__profile__timezone"))
@@ -273,6 +278,8 @@ def _add_symptoms(
             (row["day"] for row in days if row["worst"] >= 1 and row["day"] >= window_start),
             reverse=True,
         )
+        week = [row["worst"] for row in days if row["day"] > today - timedelta(days=7)]
+        client.worst_pain_7d = max(week) if week else None
         status = pain_status_from_days(pain_days, today=today, window_start=window_start)
         client.persistent_pain = status.persistent
         client.pain_episode_start = status.episode_start

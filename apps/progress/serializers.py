@@ -292,9 +292,7 @@ class ClientOverviewSerializer(serializers.Serializer):
     def get_habit_score(self, client: ClientOverview) -> float | None:
         return self._adherence(client, client.habit_score)
 
-    @extend_schema_field(
-        serializers.ChoiceField(choices=figures.TRENDS, allow_null=True)
-    )
+    @extend_schema_field(serializers.ChoiceField(choices=figures.TRENDS, allow_null=True))
     def get_stress_trend(self, client: ClientOverview) -> str | None:
         return client.stress.trend if client.shares_checkins and client.stress else None
 

@@ -21,7 +21,7 @@ from apps.progress.overview import client_overviews
 from apps.progress.selectors import progress_for_member
 from apps.reminders.models import Nudge
 from apps.tracking.models import CheckIn
-from tests.factories import make_checkin, make_link, make_member, make_therapist
+from tests.factories import make_checkin, make_link, make_member, make_nudge, make_therapist
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +47,9 @@ def random_history(member, *, seed: int, days: int = 40) -> None:
                 CheckIn(member=member, stress=rng.randint(0, 10), pain=rng.choice([0, 2, 5, 8]),
                         recorded_at=moment)
             )  # fmt: skip
+    # Sent up to 5 minutes early by the dispatcher: due after now, already acted on.
+    nudges.append(Nudge(member=member, kind="stretch", status="done",
+                        due_at=NOW + timedelta(minutes=rng.randint(1, 5))))  # fmt: skip
     Nudge.objects.bulk_create(nudges)
     CheckIn.objects.bulk_create(checkins)
 
@@ -75,6 +78,23 @@ def test_the_list_shows_the_same_figures_as_each_clients_own_progress() -> None:
         assert listed.pain.change == pytest.approx(month.symptoms.pain.change), zone
         assert listed.latest_pain == month.symptoms.latest_pain, zone
         assert listed.persistent_pain == month.symptoms.pain_status.persistent, zone
+
+
+def test_a_nudge_of_tomorrow_sent_early_counts_nowhere_yet() -> None:
+    """The dispatcher sends up to 5 minutes early: at 23:57 in Kathmandu a nudge due at
+    00:00 exists already. Neither the list nor the client's own progress counts it today."""
+    therapist, member = make_therapist(), make_member(timezone="Asia/Kathmandu")
+    make_link(member=member, therapist=therapist)
+    three_to_midnight = datetime(2026, 11, 24, 23, 57, tzinfo=ZoneInfo("Asia/Kathmandu"))
+    make_nudge(member=member, due_at=three_to_midnight - timedelta(hours=5), status="done")
+    make_nudge(member=member, due_at=three_to_midnight + timedelta(minutes=3), status="skipped")
+
+    listed = client_overviews(therapist=therapist, now=three_to_midnight)[0]
+    own = progress_for_member(member=member, now=three_to_midnight, days=7)
+
+    assert (listed.done_7d, listed.expected_7d) == (1, 1)
+    assert (own.overall.tally.done, own.overall.tally.expected) == (1, 1)
+    assert listed.habit_score == own.overall.habit_score == 1.0
 
 
 def test_the_persistent_pain_flag_in_the_list_matches_the_full_rule() -> None:
@@ -133,6 +153,7 @@ def client(**overrides: object) -> SimpleNamespace:
         "pain_episode_start": None,
         "latest_checkin_at": NOW - timedelta(hours=1),
         "latest_pain": 3,
+        "worst_pain_7d": 3,
         "pain": WeekOverWeek(last_7_days=3.0, previous_7_days=3.0),
         "done_7d": 5,
         "expected_7d": 5,
@@ -168,12 +189,24 @@ def test_a_client_who_never_did_anything_counts_from_joining() -> None:
 
 
 @pytest.mark.parametrize(("pain", "expected"), [(6, []), (7, ["pain_high"]), (10, ["pain_high"])])
-def test_pain_of_7_or_more_at_the_last_check_in(pain: int, expected: list[str]) -> None:
-    assert codes(latest_pain=pain) == expected
+def test_pain_of_7_or_more_at_a_check_in_this_week(pain: int, expected: list[str]) -> None:
+    assert codes(worst_pain_7d=pain) == expected
 
 
-def test_an_old_high_pain_score_is_not_repeated_as_current() -> None:
-    assert codes(latest_pain=9, latest_checkin_at=NOW - timedelta(days=8)) == []
+def test_a_high_score_earlier_this_week_counts_and_one_from_last_week_does_not() -> None:
+    therapist = make_therapist()
+    this_week, last_week = make_member(), make_member()
+    make_checkin(member=this_week, pain=9, recorded_at=NOW - timedelta(days=2))
+    make_checkin(member=this_week, pain=2, recorded_at=NOW - timedelta(hours=1))
+    make_checkin(member=last_week, pain=9, recorded_at=NOW - timedelta(days=8))
+    make_checkin(member=last_week, pain=2, recorded_at=NOW - timedelta(hours=1))
+    for member in (this_week, last_week):
+        make_link(member=member, therapist=therapist)
+
+    listed = {c.member.pk: c for c in client_overviews(therapist=therapist, now=NOW)}
+
+    assert "pain_high" in {r.code for r in listed[this_week.pk].reasons}
+    assert "pain_high" not in {r.code for r in listed[last_week.pk].reasons}
 
 
 @pytest.mark.parametrize(("previous", "expected"), [(3.1, []), (3.0, ["pain_rising"])])
@@ -198,9 +231,13 @@ def test_adherence_under_half_over_7_days(done, expected_count, expected) -> Non
     assert codes(done_7d=done, expected_7d=expected_count, adherence_7d=adherence) == expected
 
 
+def test_a_client_sharing_nothing_is_never_called_inactive() -> None:
+    assert codes(shares_adherence=False, shares_checkins=False, last_activity_at=None) == []
+
+
 def test_rules_read_only_the_categories_the_client_shares() -> None:
     worrying = {
-        "latest_pain": 9,
+        "worst_pain_7d": 9,
         "persistent_pain": True,
         "pain": WeekOverWeek(last_7_days=8.0, previous_7_days=2.0),
         "done_7d": 0,
