@@ -19,6 +19,7 @@ from django.db import connection
 
 from stressrelief.celery import app as celery_app
 from stressrelief.environment import kombu_broker_url
+from tests.delivery.smtp_sink import LOOPBACK, SmtpSink, running_smtp_sink
 
 pytest_plugins = ["pytester", "tests.plugins.strict_skips"]
 
@@ -193,3 +194,24 @@ def api_as():
         return client
 
     return client_for
+
+
+# --- A real local SMTP server (tests/delivery/smtp_sink.py) ---------------------------------
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    with running_smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def mail_to_sink(settings, smtp_sink: SmtpSink) -> SmtpSink:
+    """This process sends email over SMTP to the sink."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = LOOPBACK
+    settings.EMAIL_PORT = smtp_sink.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 10
+    return smtp_sink

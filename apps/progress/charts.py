@@ -53,7 +53,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 @dataclass(frozen=True)
 class Series:
-    """One line: a value per day of the chart (None: no reading that day)."""
+    """One line (a value per day; None: no reading that day) or one colour of bars in a
+    grouped chart (a value per group)."""
 
     name: str
     values: list[float | None]
@@ -69,13 +70,8 @@ class Bar:
     css_class: str = ""
 
 
-@dataclass(frozen=True)
-class GroupSeries:
-    """One colour of bars in a grouped chart: a value per group."""
-
-    name: str
-    values: list[float | None]
-    css_class: str
+# One colour of bars in a grouped chart: the same shape, a value per group.
+GroupSeries = Series
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ runs the whole path: the dispatcher, the real broker, a real Celery worker proce
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -21,7 +20,7 @@ from apps.reminders.dispatch import dispatch_tick
 from apps.reminders.models import Nudge, NudgeKind, NudgeStatus, Schedule
 from apps.tracking.models import Activity
 from tests.conftest import WorkerProcess, wait_until
-from tests.delivery.smtp_sink import LOOPBACK, ReceivedMail, SmtpSink, running_smtp_sink
+from tests.delivery.smtp_sink import ReceivedMail, SmtpSink
 from tests.factories import make_member
 from worker.tasks import enqueue_deliveries
 
@@ -32,24 +31,10 @@ CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 # --- Fixtures and helpers ------------------------------------------------------------------
 @pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
-    with running_smtp_sink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def mail_to_sink(settings, smtp_sink: SmtpSink) -> SmtpSink:
-    """This process sends email over SMTP to the sink, with links on SITE."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = LOOPBACK
-    settings.EMAIL_PORT = smtp_sink.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 10
+def mail_to_sink(mail_to_sink: SmtpSink, settings) -> SmtpSink:
+    """The shared fixture (tests/conftest.py), with links on SITE."""
     settings.SITE_URL = SITE
-    return smtp_sink
+    return mail_to_sink
 
 
 def member_emailed_only(**fields: object) -> User:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -38,7 +38,7 @@ from apps.progress.weekly import (
 from apps.reminders.models import Nudge
 from apps.tracking.pain import PERSISTENT_PAIN_MESSAGE
 from tests.conftest import WorkerProcess, wait_until
-from tests.delivery.smtp_sink import LOOPBACK, SmtpSink, running_smtp_sink
+from tests.delivery.smtp_sink import SmtpSink
 from tests.factories import (
     make_activity,
     make_checkin,
@@ -803,25 +803,6 @@ def test_an_email_a_dead_worker_left_sending_is_sent_by_another(run_at) -> None:
 
 
 # --- SMTP: retries and failures, through a real local SMTP server -----------------------------
-@pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
-    with running_smtp_sink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def mail_to_sink(settings, smtp_sink: SmtpSink) -> SmtpSink:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = LOOPBACK
-    settings.EMAIL_PORT = smtp_sink.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 10
-    return smtp_sink
-
-
 def digest_message_id(therapist: User, week: date = MONDAY) -> str:
     return f"<weekly-digest-{week:%Y%m%d}-{therapist.pk}@stressrelief.example>"
 
