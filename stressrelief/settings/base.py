@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.reminders",
     "apps.delivery",
     "apps.progress",
+    "apps.web",
     "rest_framework.authtoken",
     # Listed so Celery's autodiscovery imports worker/tasks.py.
     "worker",
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -229,6 +231,11 @@ else:
     )
 
 # --- Auth, i18n, static ---------------------------------------------------------------
+# The member's web pages (apps/web): Django's own login views, our templates.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/today/"
+LOGOUT_REDIRECT_URL = "/"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,0 +1,1 @@
+"""The member's pages, one module per area; each module owns its `urlpatterns`."""
