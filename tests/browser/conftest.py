@@ -33,6 +33,7 @@ def browser() -> Iterator[object]:
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                      "--window-size=1440,1000", "--disable-gpu", "--lang=en-GB"):  # fmt: skip
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports land there
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:
@@ -49,3 +50,26 @@ def screenshot(driver: object, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def accessibility_problems(driver: object) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations on the current page, one line each.
+
+    The script is injected by WebDriver, which the page's Content-Security-Policy does not
+    govern; the page itself still loads nothing inline."""
+    from axe_core_python import __file__ as axe_package
+
+    script = (Path(axe_package).parent / "axe.min.js").read_text()
+    driver.execute_script(script)
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
+        ".then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' (' +"
+        " v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ') + ')')))"
+        ".catch(e => done(['axe failed: ' + e]));",
+        AXE_TAGS,
+    )
+    return list(result)
