@@ -1,7 +1,5 @@
 """The member's pages. Each area's module under views/ owns its routes."""
 
-from django.urls import register_converter
-
 from apps.web.views import (
     account,
     careteam,
@@ -12,10 +10,8 @@ from apps.web.views import (
     timers,
     today,
 )
-from stressrelief.converters import IdConverter
 
-register_converter(IdConverter, "id")
-
+# The `<id:...>` converter is registered once, in stressrelief/api_urls.py.
 app_name = "web"
 
 urlpatterns = [

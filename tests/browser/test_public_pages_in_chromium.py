@@ -34,6 +34,7 @@ def test_public_pages_are_accessible_and_respect_the_policy(live_server, browser
 
 def test_sign_up_in_the_browser_takes_the_browsers_time_zone(live_server, browser) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Kathmandu"})
     browser.get(f"{live_server.url}/signup/")
@@ -44,5 +45,5 @@ def test_sign_up_in_the_browser_takes_the_browsers_time_zone(live_server, browse
     browser.find_element(By.NAME, "password").send_keys("calm-shoulders-2026")
     browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
 
-    assert browser.current_url.endswith("/today/")
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/today/"))
     assert User.objects.get(email="walker@example.org").profile.timezone == prefilled
