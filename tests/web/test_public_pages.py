@@ -108,3 +108,14 @@ def test_password_reset_links_point_at_the_site_and_end_other_sessions(client, s
     member.refresh_from_db()
     assert member.check_password("new-calm-2026-x")
     assert other_browser.get("/today/").status_code == 302  # that session has ended
+
+
+@pytest.mark.parametrize("path", ["/n/forged-token/", "/n/unsubscribe/forged/"])
+def test_email_link_pages_work_logged_out_under_the_same_policy(client, path: str) -> None:
+    response = client.get(path)
+
+    assert 400 <= response.status_code < 500
+    assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    text = response.content.decode()
+    assert "<style" not in text
+    assert "/static/web/app.css" in text
