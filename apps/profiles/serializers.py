@@ -117,13 +117,24 @@ class ProfileSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class ZonedDateTimeField(serializers.DateTimeField):
+    """A date-time in the member's zone; one that no zone can hold (year 1 west of UTC,
+    year 9999 east of it) is a 400 naming the field, not an OverflowError."""
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        try:
+            return super().enforce_timezone(value)
+        except (OverflowError, ValueError):
+            raise serializers.ValidationError("Must be a date between 2000 and 2100.") from None
+
+
 class PauseSerializer(serializers.Serializer):
     """Exactly one of: `minutes` (e.g. 60), `until` (a date-time), `tomorrow_morning`."""
 
     minutes = serializers.IntegerField(
         min_value=1, max_value=int(MAX_PAUSE.total_seconds() // 60), required=False
     )
-    until = serializers.DateTimeField(required=False)
+    until = ZonedDateTimeField(required=False)
     tomorrow_morning = serializers.BooleanField(required=False)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from apps.core.api import filter_by_local_dates
 from apps.reminders.actions import nudge_done, nudge_skip, nudge_snooze
 from apps.reminders.models import Nudge, Schedule
 from apps.reminders.serializers import NudgeSerializer, ScheduleSerializer, SnoozeSerializer
-from apps.reminders.services import schedule_save
+from apps.reminders.services import schedule_delete, schedule_save
 from stressrelief.converters import IdConverter
 
 
@@ -66,6 +66,9 @@ class ScheduleViewSet(viewsets.ModelViewSet):
             changes=serializer.validated_data,
             schedule=serializer.instance,
         )
+
+    def perform_destroy(self, instance: Schedule) -> None:
+        schedule_delete(schedule=instance)
 
 
 class NudgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

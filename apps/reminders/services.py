@@ -141,3 +141,9 @@ def _add_minutes(moment: time, minutes: int) -> time:
 
 def _unique(schedules: Iterable[Schedule]) -> list[Schedule]:
     return list({schedule.pk: schedule for schedule in schedules}.values())
+
+
+def schedule_delete(*, schedule: Schedule) -> None:
+    """Delete a member's schedule. The nudges it already sent stay in the member's history
+    and adherence (their schedule becomes empty), so deleting never rewrites the past."""
+    schedule.delete()

@@ -153,3 +153,16 @@ def test_resuming_ends_the_pause_now(api_as) -> None:
     client.post("/api/v1/me/pause/", {"minutes": 600}, format="json")
 
     assert client.delete("/api/v1/me/pause/").json()["is_paused"] is False
+
+
+@pytest.mark.parametrize(
+    ("zone", "until"),
+    [("Europe/Paris", "0001-01-01T00:00"), ("America/New_York", "9999-12-31T23:59")],
+)
+def test_a_pause_until_a_moment_no_zone_can_hold_is_a_400(api_as, zone: str, until: str) -> None:
+    member = make_member(timezone=zone)
+
+    response = api_as(member).post("/api/v1/me/pause/", {"until": until}, format="json")
+
+    assert response.status_code == 400
+    assert "until" in response.json()
