@@ -17,7 +17,12 @@ from apps.careteam.permissions import own_records
 from apps.core.api import filter_by_local_dates
 from apps.tracking.models import Activity, CheckIn
 from apps.tracking.serializers import ActivitySerializer, CheckInSerializer
-from apps.tracking.services import activity_record, checkin_record, record_update
+from apps.tracking.services import (
+    activity_record,
+    checkin_record,
+    record_delete,
+    record_update,
+)
 from stressrelief.converters import IdConverter
 
 DATE_RANGE_PARAMETERS = [
@@ -45,6 +50,9 @@ class OwnRecordsViewSet(viewsets.ModelViewSet):
         serializer.instance = record_update(
             record=serializer.instance, changes=serializer.validated_data
         )
+
+    def perform_destroy(self, instance: CheckIn | Activity) -> None:
+        record_delete(record=instance)
 
 
 @extend_schema_view(

@@ -64,3 +64,11 @@ def activity_record(
         activity.recorded_at = recorded_at
     activity.save()
     return activity
+
+
+@transaction.atomic
+def record_delete(*, record: CheckIn | Activity) -> None:
+    """Delete one of a member's own check-ins or habit logs (the caller has checked whose
+    it is). Progress figures and the persistent-pain rule read the rows, so they follow
+    at once; a nudge marked done keeps its status."""
+    record.delete()

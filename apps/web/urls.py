@@ -3,6 +3,7 @@
 from apps.web.views import (
     account,
     careteam,
+    history,
     notifications,
     progress,
     public,
@@ -19,6 +20,7 @@ urlpatterns = [
     *today.urlpatterns,
     *timers.urlpatterns,
     *progress.urlpatterns,
+    *history.urlpatterns,
     *reminders.urlpatterns,
     *careteam.urlpatterns,
     *notifications.urlpatterns,
