@@ -17,6 +17,17 @@ CHROMEDRIVER = os.environ.get("STRESSRELIEF_CHROMEDRIVER", "/usr/bin/chromedrive
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
+def _waits_tolerate_a_page_mid_reload() -> None:
+    """A condition polled while the page is being replaced can fail with a stale element
+    or Chromium's "Node with given id does not belong to the document"; both only mean
+    "not yet", so every WebDriverWait polls again instead of failing (a real failure still
+    ends as a TimeoutException naming the wait). Seen as a 1-in-5 flake before this."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support import wait
+
+    wait.IGNORED_EXCEPTIONS = (WebDriverException,)
+
+
 @pytest.fixture
 def browser() -> Iterator[object]:
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
@@ -25,6 +36,7 @@ def browser() -> Iterator[object]:
             "(apt-get install chromium chromium-driver; .ci/run does)"
         )
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never fetch a browser
+    _waits_tolerate_a_page_mid_reload()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
