@@ -21,6 +21,7 @@ from apps.careteam.permissions import (
     IsTherapist,
     link_for_therapist_prescribing,
     link_for_therapist_read,
+    own_active_link,
     own_records,
     prescriptions_of_therapist,
 )
@@ -62,11 +63,7 @@ class InvitationView(APIView):
 
 
 def _own_active_link(request: Request, link_id: int) -> CareLink:
-    link = (
-        own_records(CareLink.objects.select_related("therapist"), member=request.user)
-        .filter(pk=link_id, revoked_at__isnull=True)
-        .first()
-    )
+    link = own_active_link(member=request.user, link_id=link_id)
     if link is None:
         raise NotFound("Not found.")
     return link

@@ -59,6 +59,16 @@ def own_records(queryset: QuerySet, *, member: User) -> QuerySet:
     return queryset.filter(member=member)
 
 
+def own_active_link(*, member: User, link_id: int) -> CareLink | None:
+    """The member's own active link `link_id` (its therapist loaded), else None: the
+    API and the pages answer None with their own 404."""
+    return (
+        own_records(CareLink.objects.select_related("therapist"), member=member)
+        .filter(pk=link_id, revoked_at__isnull=True)
+        .first()
+    )
+
+
 def active_links_of_therapist(
     *, therapist: User, model: type[CareLink] = CareLink
 ) -> QuerySet[CareLink]:

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.throttling import ScopedRateThrottle
 
 from apps.careteam.models import AccessCategory, AccessLogEntry, CareLink
-from apps.careteam.permissions import own_records
+from apps.careteam.permissions import own_active_link, own_records
 from apps.careteam.serializers import AcceptSerializer, SharesSerializer
 from apps.careteam.services import Shares, care_link_accept, care_link_revoke, care_link_update
 from apps.web.forms import serializer_errors_to_form
@@ -110,11 +110,7 @@ def _accept_throttled(request: HttpRequest) -> str | None:
 def _own_active_link(request: HttpRequest, link_id: int) -> CareLink:
     """The member's active link `link_id`: another member's, a revoked or an unknown one
     is a 404 (as in the API)."""
-    link = (
-        own_records(CareLink.objects.select_related("therapist"), member=request.user)
-        .filter(pk=link_id, revoked_at__isnull=True)
-        .first()
-    )
+    link = own_active_link(member=request.user, link_id=link_id)
     if link is None:
         raise Http404("Not found.")
     return link
