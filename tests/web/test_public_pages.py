@@ -119,3 +119,16 @@ def test_email_link_pages_work_logged_out_under_the_same_policy(client, path: st
     text = response.content.decode()
     assert "<style" not in text
     assert "/static/web/app.css" in text
+
+
+def test_an_expired_form_gets_a_plain_page_under_the_same_policy() -> None:
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        "/accounts/login/", {"username": "a@example.org", "password": "b"}
+    )
+
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "This form has expired" in text
+    assert "<style" not in text

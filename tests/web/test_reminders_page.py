@@ -178,7 +178,7 @@ def test_a_schedule_the_api_refuses_is_refused_on_its_field_and_nothing_is_store
 
     response = browser_of(member).post("/reminders/new/", {**STRETCH, **change})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert words in field_errors(response, "add_form", field)
     assert list(member.schedules.values_list("id", "times", "next_due_at")) == before
     text = response.content.decode()
@@ -192,7 +192,7 @@ def test_a_post_with_no_fields_at_all_is_refused_not_a_crash(browser_of, member)
 
     response = browser_of(member).post("/reminders/new/", {})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert field_errors(response, "add_form", "kind")
     assert member.schedules.count() == before
 
@@ -237,7 +237,7 @@ def test_an_edit_the_api_refuses_changes_nothing_and_opens_that_form(browser_of,
 
     stretch.refresh_from_db()
     assert (stretch.times, stretch.next_due_at) == before
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "“noon”: Time has wrong format" in response.content.decode()
     assert f'id="schedule-{stretch.pk}-times_error"' in response.content.decode()
 
@@ -348,7 +348,7 @@ def test_settings_the_api_refuses_are_refused_on_their_field_and_nothing_is_stor
 
     response = browser_of(member).post("/reminders/settings/", {**SETTINGS, **change})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert words in field_errors(response, "settings_form", field)
     after = member.profile.__class__.objects.filter(pk=member.profile.pk).values().get()
     assert after == before
@@ -431,7 +431,7 @@ def test_a_pause_the_api_refuses_is_refused_and_nothing_is_paused(
     with time_machine.travel(NOW, tick=False):
         response = browser_of(member).post("/reminders/pause/", data)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert words in field_errors(response, "pause_form", field)
     member.profile.refresh_from_db()
     assert member.profile.paused_until is None

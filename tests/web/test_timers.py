@@ -107,7 +107,7 @@ def test_a_mindfulness_session_out_of_range_is_refused_on_minutes(
 
     response = client.post("/mindfulness/done/", {"minutes": minutes})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert words in " ".join(response.context["form"].errors["minutes"])
     assert 'id="id_minutes_error"' in response.content.decode()
     assert not Activity.objects.exists()
@@ -117,7 +117,7 @@ def test_a_mindfulness_session_out_of_range_is_refused_on_minutes(
 def test_a_post_without_minutes_names_the_field(client, member) -> None:
     response = client.post("/mindfulness/done/", {"something": "else"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "minutes" in response.context["form"].errors
     assert not Activity.objects.exists()
 
@@ -158,7 +158,7 @@ def test_heat_over_twenty_minutes_is_refused_with_the_apis_words(client, member)
 
     response = client.post("/heat/done/", {"minutes": "21"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors["minutes"] == [HEAT_REFUSAL]
     assert "superficial burns" in response.content.decode()
     assert not Activity.objects.exists()
@@ -178,7 +178,7 @@ def test_heat_over_twenty_minutes_is_refused_with_the_apis_words(client, member)
 def test_odd_heat_minutes_are_refused_on_minutes(client, member, minutes, words) -> None:
     response = client.post("/heat/done/", {"minutes": minutes})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert words in " ".join(response.context["form"].errors["minutes"])
     assert not Activity.objects.exists()
 

@@ -341,6 +341,8 @@ def _page(
     settings_form: SettingsForm | None = None,
     pause_form: PauseUntilForm | None = None,
 ) -> HttpResponse:
+    """The page; with any form given back (a refused post) it is answered with 400."""
+    refused = any(form is not None for form in (add_form, edit_forms, settings_form, pause_form))
     profile = request.user.profile
     zone = ZoneInfo(profile.timezone)
     now = timezone.now()
@@ -388,7 +390,7 @@ def _page(
         "pause_form": pause_form,
         "tomorrow_morning": _local(pause_end_tomorrow_morning(profile=profile, now=now), zone),
     }
-    return render(request, "web/reminders.html", context)
+    return render(request, "web/reminders.html", context, status=400 if refused else 200)
 
 
 def _back(anchor: str = "") -> HttpResponse:

@@ -86,24 +86,26 @@ def _minutes_checked_by_the_api(form: forms.Form, kind: str) -> int | None:
     return serializer.validated_data["minutes"]
 
 
-def _mindfulness_page(request: HttpRequest, form: MindfulnessSessionForm) -> HttpResponse:
+def _mindfulness_page(
+    request: HttpRequest, form: MindfulnessSessionForm, *, status: int = 200
+) -> HttpResponse:
     context: dict[str, Any] = {
         "form": form,
         "total_minutes": MINDFULNESS_MINUTES,
         "minimum_minutes": MINDFULNESS_MIN_LOGGED_MINUTES,
         "seconds_per_minute": _seconds_per_minute(),
     }
-    return render(request, "web/mindfulness.html", context)
+    return render(request, "web/mindfulness.html", context, status=status)
 
 
-def _heat_page(request: HttpRequest, form: HeatSessionForm) -> HttpResponse:
+def _heat_page(request: HttpRequest, form: HeatSessionForm, *, status: int = 200) -> HttpResponse:
     context: dict[str, Any] = {
         "form": form,
         "warning_minutes": HEAT_WARNING_MINUTES,
         "maximum_minutes": HEAT_MAX_MINUTES,
         "seconds_per_minute": _seconds_per_minute(),
     }
-    return render(request, "web/heat.html", context)
+    return render(request, "web/heat.html", context, status=status)
 
 
 @login_required
@@ -117,8 +119,8 @@ def mindfulness(request: HttpRequest) -> HttpResponse:
 def mindfulness_done(request: HttpRequest) -> HttpResponse:
     form = MindfulnessSessionForm(request.POST)
     minutes = _minutes_checked_by_the_api(form, ActivityKind.MINDFULNESS)
-    if minutes is None:
-        return _mindfulness_page(request, form)
+    if minutes is None:  # refused: 400, as every page answers invalid input
+        return _mindfulness_page(request, form, status=400)
     mindfulness_session_record(member=request.user, minutes=minutes)
     messages.success(
         request,
@@ -140,7 +142,7 @@ def heat_done(request: HttpRequest) -> HttpResponse:
     form = HeatSessionForm(request.POST)
     minutes = _minutes_checked_by_the_api(form, ActivityKind.HEAT)
     if minutes is None:
-        return _heat_page(request, form)
+        return _heat_page(request, form, status=400)
     activity_record(member=request.user, kind=ActivityKind.HEAT, minutes=minutes)
     messages.success(
         request,
