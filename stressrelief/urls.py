@@ -15,6 +15,7 @@ urlpatterns = [
     path("n/", include("apps.delivery.urls")),
     # Log-in, log-out and password reset: Django's views and our templates; the two reset
     # steps go through our services (SITE_URL links, every other session ended).
+    path("accounts/login/", web_public.LoginView.as_view(), name="login"),
     path("accounts/password_reset/", web_public.PasswordResetView.as_view(), name="password_reset"),
     path(
         "accounts/reset/<uidb64>/<token>/",

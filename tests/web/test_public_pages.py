@@ -132,3 +132,32 @@ def test_an_expired_form_gets_a_plain_page_under_the_same_policy() -> None:
     text = response.content.decode()
     assert "This form has expired" in text
     assert "<style" not in text
+
+
+def test_guessing_passwords_on_the_login_page_is_throttled_like_the_api(client) -> None:
+    make_member(email="ann@example.org")
+    for _ in range(10):  # STRESSRELIEF_THROTTLE_AUTH: 10 a minute by default
+        wrong = client.post("/accounts/login/", {"username": "ann@example.org", "password": "x"})
+        assert wrong.status_code == 200
+
+    right = client.post(
+        "/accounts/login/", {"username": "ann@example.org", "password": DEFAULT_PASSWORD}
+    )
+
+    assert right.status_code == 429  # even the right password waits: it was never checked
+    assert "Please wait about" in right.content.decode()
+    assert client.get("/today/").status_code == 302
+    api = client.post("/api/v1/auth/token/", {"email": "ann@example.org", "password": "x"})
+    assert api.status_code == 429  # one counter for the page and the API
+
+
+def test_sign_up_and_password_reset_pages_are_throttled_too(client) -> None:
+    for _ in range(10):
+        client.post("/signup/", {"email": "bad", "password": "x", "timezone": "UTC"})
+        client.post("/accounts/password_reset/", {"email": "nobody@example.org"})
+
+    signup = client.post("/signup/", {"email": "bad", "password": "x", "timezone": "UTC"})
+    reset = client.post("/accounts/password_reset/", {"email": "nobody@example.org"})
+
+    assert (signup.status_code, reset.status_code) == (429, 429)
+    assert not mail.outbox

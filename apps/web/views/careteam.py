@@ -18,13 +18,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.throttling import ScopedRateThrottle
 
 from apps.careteam.models import AccessCategory, AccessLogEntry, CareLink
 from apps.careteam.permissions import own_active_link, own_records
 from apps.careteam.serializers import AcceptSerializer, SharesSerializer
 from apps.careteam.services import Shares, care_link_accept, care_link_revoke, care_link_update
 from apps.web.forms import serializer_errors_to_form
+from apps.web.throttling import wait_message
 
 # The page lists this many reads; the data download on the Account page holds every one.
 ACCESS_LOG_LIMIT = 50
@@ -85,26 +85,6 @@ class AcceptForm(SharesForm):
         ),
     )
     field_order = ["code", "share_adherence", "share_checkins", "share_notes"]
-
-
-class _AcceptThrottleScope:
-    """What DRF's ScopedRateThrottle reads from a view: the API's `care_team` scope, so
-    the page and `POST care-team/` share one counter per member."""
-
-    throttle_scope = "care_team"
-
-
-def _accept_throttled(request: HttpRequest) -> str | None:
-    """None when this attempt is allowed (and counted), else a message saying how long
-    to wait."""
-    throttle = ScopedRateThrottle()
-    if throttle.allow_request(request, _AcceptThrottleScope()):
-        return None
-    minutes = max(1, round((throttle.wait() or 60) / 60))
-    return (
-        "That was a lot of tries in a short time. Please wait about "
-        f"{minutes} minute{'s' if minutes != 1 else ''} and try again."
-    )
 
 
 def _own_active_link(request: HttpRequest, link_id: int) -> CareLink:
@@ -194,7 +174,7 @@ def care_team(request: HttpRequest) -> HttpResponse:
         return _render(request)
     form = AcceptForm(request.POST)
     form.is_valid()  # the form only renders; the serializer and the service judge
-    if waiting := _accept_throttled(request):
+    if waiting := wait_message(request, scope="care_team"):
         form.add_error("code", waiting)
         return _render(request, accept_form=form, status=429)
     incoming = AcceptSerializer(data=request.POST)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.accounts.services import member_create, password_reset_send, password_set
 from apps.web.forms import SignupForm, serializer_errors_to_form
+from apps.web.throttling import wait_message
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -24,6 +25,10 @@ def landing(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
+    if request.method == "POST" and (waiting := wait_message(request, scope="register")):
+        return render(
+            request, "web/signup.html", {"form": SignupForm(), "throttled": waiting}, status=429
+        )
     if request.method == "POST" and form.is_valid():
         try:
             member = member_create(
@@ -39,9 +44,27 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "web/signup.html", {"form": form})
 
 
+class LoginView(auth_views.LoginView):
+    """Django's log-in, under the API's log-in throttle (`auth_token`): guessing passwords
+    on the page counts against the same limit as on `auth/token/`."""
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if waiting := wait_message(request, scope="auth_token"):
+            # No form is checked: a throttled attempt never reaches authenticate().
+            context = self.get_context_data(form=self.form_class(request), throttled=waiting)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's page; the email goes through the same service as the API's, so its link
     points at SITE_URL, never at whatever Host header the request carried."""
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if waiting := wait_message(request, scope="password_reset"):
+            context = self.get_context_data(form=self.form_class(), throttled=waiting)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: auth_views.PasswordResetForm) -> HttpResponse:
         password_reset_send(email=form.cleaned_data["email"], request=self.request)
