@@ -39,6 +39,9 @@ def history_page(request: HttpRequest) -> HttpResponse:
     since = datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=zone)
     checkins = own_records(CheckIn.objects.all(), member=member).filter(recorded_at__gte=since)
     activities = own_records(Activity.objects.all(), member=member).filter(recorded_at__gte=since)
+    # One row more than shown tells whether there are more, without a COUNT per list.
+    checkin_rows = list(checkins[: MAX_ROWS + 1])
+    activity_rows = list(activities[: MAX_ROWS + 1])
     return render(
         request,
         "web/history.html",
@@ -52,12 +55,13 @@ def history_page(request: HttpRequest) -> HttpResponse:
                     "symptoms": ", ".join(SYMPTOMS.get(s, s) for s in row.symptoms),
                     "body_areas": ", ".join(BODY_AREAS.get(a, a) for a in row.body_areas),
                 }
-                for row in checkins[:MAX_ROWS]
+                for row in checkin_rows[:MAX_ROWS]
             ],
             "activities": [
-                {"row": row, "kind": ActivityKind(row.kind).label} for row in activities[:MAX_ROWS]
+                {"row": row, "kind": ActivityKind(row.kind).label}
+                for row in activity_rows[:MAX_ROWS]
             ],
-            "capped": checkins.count() > MAX_ROWS or activities.count() > MAX_ROWS,
+            "capped": len(checkin_rows) > MAX_ROWS or len(activity_rows) > MAX_ROWS,
         },
     )
 
