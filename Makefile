@@ -16,11 +16,12 @@ PYTHON ?= $(shell for candidate in python3 python3.11 python3.12 python3.13 pyth
 	  command -v $$candidate; break; fi; done)
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install run test lint format lock clean
+.PHONY: help install run test bench lint format lock clean
 
 help:
 	@echo "make run    start web, worker, beat and the broker on http://$(HOST):$(PORT)/"
 	@echo "make test   lint, then the whole test suite"
+	@echo "make bench  the benchmarks of docs/PERFORMANCE.md (needs DATABASE_URL and REDIS_URL)"
 	@echo "make lint   ruff check + format check;  make format  fix formatting"
 	@echo "make lock   re-resolve constraints.txt from pyproject.toml"
 
@@ -42,6 +43,26 @@ run: $(INSTALLED)
 
 test: $(INSTALLED) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks: PostgreSQL and Redis from DATABASE_URL / REDIS_URL (required). They use the
+# database `<name>_bench` on that server (dropped and re-created) and FLUSH the Redis
+# database in REDIS_URL: give them one nothing else uses, e.g. redis://127.0.0.1:6379/2.
+BENCH_INSTALLED := $(VENV)/.installed-bench
+$(BENCH_INSTALLED): $(INSTALLED)
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	@touch $@
+
+bench: $(BENCH_INSTALLED)
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "make bench: set DATABASE_URL" \
+	  "(PostgreSQL) and REDIS_URL (a Redis database it may flush), e.g." \
+	  "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/stressrelief" \
+	  "REDIS_URL=redis://127.0.0.1:6379/2" >&2; exit 2; }
+	@command -v wrk >/dev/null || { echo "make bench: installing wrk from Debian"; \
+	  if [ "$$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo -n apt-get"; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$apt_get install -y -qq wrk >/dev/null || \
+	  { DEBIAN_FRONTEND=noninteractive $$apt_get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$apt_get install -y -qq wrk >/dev/null; }; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
