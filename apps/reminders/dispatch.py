@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
@@ -211,6 +212,10 @@ def _hand_over(pending: QuerySet[Nudge], *, now: datetime, enqueue: Enqueue) -> 
 
 
 def _sweep_outbox(*, now: datetime, enqueue: Enqueue, report: DispatchReport) -> None:
+    # Settings override the two waits only so the fault-injection tests (real worker and
+    # beat processes, real clock) need not wait minutes; production keeps the defaults.
+    requeue_after = getattr(settings, "DISPATCH_REQUEUE_AFTER", REQUEUE_AFTER)
+    reclaim_after = getattr(settings, "DISPATCH_RECLAIM_AFTER", RECLAIM_AFTER)
     with transaction.atomic():
         cutoff = now - MISSED_AFTER
         # Already delivered on some channel, another channel still retrying: it was sent.
@@ -227,13 +232,13 @@ def _sweep_outbox(*, now: datetime, enqueue: Enqueue, report: DispatchReport) ->
             sent_at__isnull=True,
         ).update(status=NudgeStatus.MISSED)
         reclaimed = Nudge.objects.filter(
-            status=NudgeStatus.SENDING, claimed_at__lt=now - RECLAIM_AFTER
+            status=NudgeStatus.SENDING, claimed_at__lt=now - reclaim_after
         ).update(status=NudgeStatus.PENDING, claim_token=None, enqueued_at=None)
         report.unsnoozed = Nudge.objects.filter(
             status=NudgeStatus.SNOOZED, snoozed_until__lte=now
         ).update(status=NudgeStatus.PENDING, enqueued_at=None, claim_token=None, sent_at=None)
         stale = Nudge.objects.filter(
-            Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER),
+            Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - requeue_after),
             Q(retry_at__isnull=True) | Q(retry_at__lte=now),
             status=NudgeStatus.PENDING,
         )
