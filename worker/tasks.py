@@ -7,7 +7,7 @@ import logging
 from celery import Task, shared_task
 
 from apps.delivery.links import used_action_links_prune
-from apps.delivery.services import nudges_deliver
+from apps.delivery.services import nudge_groups_deliver, nudges_deliver
 from apps.operations.services import heartbeat_record
 from apps.progress.weekly import weekly_email_send, weekly_emails_due
 from apps.reminders.dispatch import dispatch_tick
@@ -32,9 +32,30 @@ def dispatch_nudges() -> None:
     )  # fmt: skip
 
 
+# Members per delivery message. One task per member cost the dispatcher one publish (a
+# Redis round trip and a JSON body) per member, and the worker one task overhead per member;
+# a batch shares the claim, the SMTP connection and the HTTP session across its members.
+# 50 keeps a batch short (a few seconds at worst) so a worker killed mid-batch redelivers
+# little, and spreads a burst over both worker processes.
+DELIVERY_BATCH_SIZE = 50
+
+
+@shared_task(name="worker.tasks.deliver_nudge_batch", ignore_result=True)
+def deliver_nudge_batch(groups: list[list[int]]) -> None:
+    """Deliver several members' nudges (one list of ids per member), each in turn. A member
+    whose delivery needs a retry is published again on its own, with its backoff, so the
+    rest of the batch is not sent twice or held back."""
+    outcomes = nudge_groups_deliver(groups=groups)
+    for nudge_ids, outcome in zip(groups, outcomes, strict=True):
+        if outcome.retry_in is not None:
+            _publish_group(nudge_ids, countdown=outcome.retry_in)
+
+
 @shared_task(bind=True, name="worker.tasks.deliver_nudges", ignore_result=True, max_retries=None)
 def deliver_nudges(self: Task, nudge_ids: list[int]) -> None:
-    """Deliver one member's nudges; a transient failure comes back after a backoff."""
+    """Deliver one member's nudges; a transient failure comes back after a backoff. Also
+    the name of the messages published before batching: a broker still holding them during
+    an upgrade gets them delivered the same way."""
     outcome = nudges_deliver(nudge_ids=nudge_ids)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
@@ -47,15 +68,26 @@ def prune_used_action_links() -> None:
 
 
 def enqueue_deliveries(groups: list[list[int]]) -> None:
-    """Publish one delivery task per member. A publish that fails (broker down) is only
-    logged: the nudges stay pending and the next tick's outbox sweep hands them over."""
-    for nudge_ids in groups:
+    """Publish the members' groups of nudge ids, DELIVERY_BATCH_SIZE members per task. A
+    publish that fails (broker down) is only logged: the nudges stay pending and the next
+    tick's outbox sweep hands them over."""
+    for start in range(0, len(groups), DELIVERY_BATCH_SIZE):
+        batch = groups[start : start + DELIVERY_BATCH_SIZE]
         try:
-            deliver_nudges.delay(nudge_ids)
+            deliver_nudge_batch.delay(batch)
         except Exception:  # kombu raises transport-specific errors
             logger.warning(
-                "could not enqueue delivery of nudges %s; the sweep will retry", nudge_ids
+                "could not enqueue delivery of %d members' nudges; the sweep will retry",
+                len(batch),
             )
+
+
+def _publish_group(nudge_ids: list[int], *, countdown: float) -> None:
+    """One member's retry, as its own single-group task (which keeps retrying itself)."""
+    try:
+        deliver_nudges.apply_async((nudge_ids,), countdown=countdown)
+    except Exception:  # the nudges keep their retry_at; the outbox sweep hands them over
+        logger.warning("could not enqueue the retry of nudges %s; the sweep will", nudge_ids)
 
 
 @shared_task(name="worker.tasks.weekly_emails", ignore_result=True)

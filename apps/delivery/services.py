@@ -86,6 +86,14 @@ def nudges_deliver(*, nudge_ids: list[int], now: datetime | None = None) -> Deli
     return _settle(nudges, results, done, token=token, now=now)
 
 
+def nudge_groups_deliver(
+    *, groups: list[list[int]], now: datetime | None = None
+) -> list[DeliveryOutcome]:
+    """Deliver several members' nudges, one group (one member's ids) after the other, with
+    the guarantees above for each group; one outcome per group, in order."""
+    return [nudges_deliver(nudge_ids=nudge_ids, now=now) for nudge_ids in groups]
+
+
 def _channels_done(nudges: list[Nudge]) -> dict[int, set[str]]:
     """Per nudge, the channels that already delivered it in this round: since its snooze
     ended (a snoozed nudge is sent again), else ever."""

@@ -32,7 +32,7 @@ SITE = "https://stressrelief.example"
 API = "/api/v1/push-subscriptions/"
 SUBJECT = "mailto:operator@stressrelief.example"
 # Celery's log line when a task returns (a retry logs "... retry: Retry in 30s" instead).
-TASK_SUCCEEDED = re.compile(r"Task worker\.tasks\.deliver_nudges\[[^\]]+\] succeeded")
+TASK_SUCCEEDED = re.compile(r"Task worker\.tasks\.deliver_nudge(s|_batch)\[[^\]]+\] succeeded")
 
 
 # --- Fixtures and helpers ------------------------------------------------------------------
@@ -210,4 +210,6 @@ def test_a_browser_gone_for_good_is_disabled_and_the_worker_does_not_retry_the_p
     assert nudge.delivery_tries == 1
     log = "".join(worker.lines)
     assert " retry: " not in log, worker.output
+    # nor republished on its own, as a batch does for a member that needs a retry
+    assert "worker.tasks.deliver_nudges[" not in log, worker.output
     assert len(TASK_SUCCEEDED.findall(log)) == 1, worker.output
