@@ -80,6 +80,8 @@ class SmtpSink:
         self._scripted: deque[tuple[str, str]] = deque()  # (stage, reply)
         self._received: list[ReceivedMail] = []
         self._hold_after: int | None = None
+        self._hold_every = False  # hold_after(..., every=True): hold all that follow
+        self._held = 0
         # Set while a message is held unanswered (see hold_after); release() lets it go.
         self.holding = threading.Event()
         self._release = threading.Event()
@@ -102,14 +104,25 @@ class SmtpSink:
         with self._lock:
             self._scripted.extend([(at, reply)] * times)
 
-    def hold_after(self, accepted: int) -> None:
+    def hold_after(self, accepted: int, *, every: bool = False) -> None:
         """Accept `accepted` messages, then hold the next one unanswered at DATA (as a
         stalled server would) until release(): a sender can be killed while it waits,
-        and the held message is recorded as not accepted."""
+        and the held message is recorded as not accepted. With `every`, hold every later
+        message too: several concurrent senders all end up waiting (see `held`)."""
         with self._lock:
             self._hold_after = accepted
+            self._hold_every = every
+
+    @property
+    def held(self) -> int:
+        """How many messages are being held unanswered right now."""
+        with self._lock:
+            return self._held
 
     def release(self) -> None:
+        """Let the held messages go (refused with 421) and stop holding."""
+        with self._lock:
+            self._hold_after = None
         self._release.set()
 
     @property
@@ -160,8 +173,14 @@ class SmtpSink:
                         raw=content, answer="held, never answered",
                     )
                 )  # fmt: skip
+            with self._lock:
+                self._held += 1
             self.holding.set()
-            await asyncio.get_running_loop().run_in_executor(None, self._release.wait, 120)
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self._release.wait, 120)
+            finally:
+                with self._lock:
+                    self._held -= 1
             return "421 4.3.2 Held, then released: not accepted"
         reply = self._take_scripted("data") or "250 2.0.0 Message accepted"
         with self._lock:
@@ -179,7 +198,8 @@ class SmtpSink:
         with self._lock:
             accepted = sum(1 for mail in self._received if mail.accepted)
             if self._hold_after is not None and accepted >= self._hold_after:
-                self._hold_after = None
+                if not self._hold_every:
+                    self._hold_after = None
                 return True
         return False
 
