@@ -10,9 +10,13 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.accounts.forms import LockoutAdminAuthenticationForm
 from apps.accounts.models import User
 from apps.accounts.services import member_complete, therapist_grant, therapist_revoke
 from apps.profiles.validators import validate_time_zone
+
+# The admin's log-in says when an address is locked, like the member's log-in page.
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 
 class EmailUserCreationForm(UserCreationForm):

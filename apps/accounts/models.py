@@ -7,6 +7,8 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models, transaction
 from django.utils import timezone
 
+from apps.accounts.lockout import lockout_clear, lockout_failure_record, lockout_refuse_if_locked
+
 # Name of the group whose staff members are therapists (created by a migration).
 THERAPISTS_GROUP = "Therapists"
 
@@ -58,6 +60,27 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+    def check_password(self, raw_password: str | None) -> bool:
+        """Django's check, under the per-account lockout (apps/accounts/lockout.py): every
+        password typed for this account counts, wherever it was typed (log-in, the current
+        password on a change or an erase form, the admin). A wrong one counts a failure, a
+        right one clears them; while locked it raises AccountLocked (a ValidationError, so
+        a form shows it as an error) and checks nothing. An old hash (PBKDF2) is rehashed
+        with the first hasher (Argon2) on a right password, as Django does."""
+        lockout_refuse_if_locked(identity=self.email)
+        correct = super().check_password(raw_password)
+        if correct:
+            lockout_clear(identity=self.email)
+        else:
+            lockout_failure_record(identity=self.email)
+        return correct
+
+    async def acheck_password(self, raw_password: str | None) -> bool:
+        # Django's async check does not call check_password; one path counts failures.
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.check_password)(raw_password)
 
     def clean(self) -> None:
         super().clean()

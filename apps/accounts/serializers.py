@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import Throttled
 
+from apps.accounts.lockout import AccountLocked, lockout_refuse_if_locked
 from apps.accounts.models import User
 from apps.accounts.services import EMAIL_TAKEN
 from apps.profiles.validators import validate_time_zone
@@ -19,6 +23,16 @@ def _validate_new_password(password: str, user: User | None) -> str:
     except DjangoValidationError as error:
         raise serializers.ValidationError(list(error.messages)) from None
     return password
+
+
+@contextmanager
+def _locked_as_throttled() -> Iterator[None]:
+    """A locked account (apps/accounts/lockout.py) answers 429 with Retry-After, as the IP
+    throttle does, not 400: the request was fine, the client must wait."""
+    try:
+        yield
+    except AccountLocked as locked:
+        raise Throttled(wait=locked.wait_seconds, detail=locked.message) from None
 
 
 class RegistrationSerializer(serializers.Serializer):
@@ -63,6 +77,8 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        with _locked_as_throttled():
+            lockout_refuse_if_locked(identity=attrs["email"])
         user = authenticate(
             self.context.get("request"), email=attrs["email"], password=attrs["password"]
         )
@@ -84,7 +100,9 @@ class PasswordChangeSerializer(serializers.Serializer):
     new_password = serializers.CharField(write_only=True, max_length=128)
 
     def validate_old_password(self, value: str) -> str:
-        if not self.context["request"].user.check_password(value):
+        with _locked_as_throttled():
+            correct = self.context["request"].user.check_password(value)
+        if not correct:
             raise serializers.ValidationError("Your current password is not correct.")
         return value
 
@@ -106,6 +124,8 @@ class PasswordConfirmationSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
 
     def validate_password(self, value: str) -> str:
+        # Shared with the account page (a plain Django view): a locked account's
+        # AccountLocked stays a field error here (400 with the lockout message), not a 429.
         if not self.context["request"].user.check_password(value):
             raise serializers.ValidationError("The password is not correct.")
         return value

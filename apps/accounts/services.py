@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils.http import urlsafe_base64_decode
 from rest_framework.authtoken.models import Token
 
+from apps.accounts.lockout import lockout_clear
 from apps.accounts.models import THERAPISTS_GROUP, LoginSession, User
 from apps.careteam.models import AccessLogEntry
 from apps.profiles.models import Profile
@@ -179,12 +180,14 @@ def token_for(*, user: User) -> Token:
 @transaction.atomic
 def password_set(*, user: User, new_password: str) -> Token:
     """Set a new (already validated) password and end every other way in: API tokens
-    and browser sessions. Returns a fresh API token for the caller to use."""
+    and browser sessions. Returns a fresh API token for the caller to use. Ends a lockout
+    too: whoever set it proved themselves (the current password, or the emailed link)."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
     Token.objects.filter(user=user).delete()
     Session.objects.filter(session_key__in=user.login_sessions.values("session_key")).delete()
     user.login_sessions.all().delete()
+    lockout_clear(identity=user.email)
     return Token.objects.create(user=user)
 
 

@@ -236,6 +236,20 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/today/"
 LOGOUT_REDIRECT_URL = "/"
 
+# Django's ModelBackend behind the per-account lockout (apps/accounts/lockout.py).
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.PasswordLockoutBackend"]
+# After this many wrong passwords for one email address within LOCKOUT_MINUTES, every
+# password for it is refused for LOCKOUT_MINUTES (counters in the cache: Redis in production).
+LOCKOUT_FAILURES = env.integer("STRESSRELIEF_LOCKOUT_FAILURES", default=10, minimum=1)
+LOCKOUT_MINUTES = env.integer("STRESSRELIEF_LOCKOUT_MINUTES", default=15, minimum=1)
+# Argon2id first: new passwords and every log-in with an older hash get it. The others
+# stay so hashes made before (PBKDF2, Django's old default) still verify and are upgraded.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -19,6 +19,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.accounts.backends import AUTHENTICATION_BACKEND
 from apps.accounts.export import member_export
 from apps.accounts.serializers import PasswordConfirmationSerializer
 from apps.accounts.services import member_erase, password_set
@@ -117,7 +118,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
         return _render(request, password_form=form, status=400)
     member = form.user
     password_set(user=member, new_password=form.cleaned_data["new_password1"])
-    login(request, member, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, member, backend=AUTHENTICATION_BACKEND)
     messages.success(
         request,
         "Your password is changed. Every other browser and app using your account has been "

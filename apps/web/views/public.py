@@ -11,6 +11,9 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 
+from apps.accounts.backends import AUTHENTICATION_BACKEND
+from apps.accounts.forms import LockoutAuthenticationForm
+from apps.accounts.lockout import LOCKED_CODE
 from apps.accounts.services import member_create, password_reset_send, password_set
 from apps.web.forms import SignupForm, serializer_errors_to_form
 from apps.web.throttling import wait_message
@@ -39,14 +42,17 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             serializer_errors_to_form(form, error.message_dict)
         else:
-            login(request, member, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, member, backend=AUTHENTICATION_BACKEND)
             return redirect("web:today")
     return render(request, "web/signup.html", {"form": form})
 
 
 class LoginView(auth_views.LoginView):
     """Django's log-in, under the API's log-in throttle (`auth_token`): guessing passwords
-    on the page counts against the same limit as on `auth/token/`."""
+    on the page counts against the same limit as on `auth/token/`. A locked email address
+    (apps/accounts/lockout.py) gets the lockout message and 429, like the API."""
+
+    authentication_form = LockoutAuthenticationForm
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if waiting := wait_message(request, scope="auth_token"):
@@ -54,6 +60,12 @@ class LoginView(auth_views.LoginView):
             context = self.get_context_data(form=self.form_class(request), throttled=waiting)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: LockoutAuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.has_error("__all__", code=LOCKED_CODE):
+            response.status_code = 429
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
