@@ -43,7 +43,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from io import StringIO
@@ -116,6 +116,10 @@ class ManagedProcess:
         """The last lines of the log, for failure messages."""
         lines = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(lines[-60:])
+
+    @property
+    def output_all(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     def log_contains(self, text: str) -> bool:
         return text in self.log_path.read_text(errors="replace")
@@ -454,6 +458,10 @@ class FaultRun:
         self._stack.callback(process.stop)
         return process
 
+    def start_process(self, name: str, command: list[str], **env: str) -> ManagedProcess:
+        """Any other process of this run (e.g. `manage.py dispatch_nudges --loop`)."""
+        return self._start(name, command, self.environment(**env))
+
     def start_worker(
         self, name: str = "worker", *, concurrency: int = 4, wait: bool = True, **env: str
     ) -> ManagedProcess:
@@ -508,10 +516,12 @@ class FaultRun:
         return undispatched + Nudge.objects.filter(status__in=UNFINISHED).count()
 
     # --- the end ---
-    def finish(self, timeout: float = 300) -> Figures:
+    def finish(
+        self, timeout: float = 300, notes: Callable[[], dict[str, object]] | None = None
+    ) -> Figures:
         """Wait until every nudge is final and the broker's queue is empty, count what the
-        sinks received, write and print the figures, and assert none was lost or sent
-        twice."""
+        sinks received, write and print the figures (with `notes()` added), and assert
+        none was lost or sent twice."""
         all_final = wait_until(lambda: self.unfinished() == 0, timeout=timeout, interval=0.5)
         finished_at = time.monotonic()
         # Redundant hand-overs (the sweep's) still queued can only be no-ops; wait for
@@ -522,6 +532,8 @@ class FaultRun:
         if self.fault_ended_at is not None:
             figures.seconds_to_recover = round(finished_at - self.fault_ended_at, 1)
         figures.notes.update(self.notes)
+        if notes is not None:
+            figures.notes.update(notes())
         (var_directory() / f"{self.scenario}.json").write_text(figures.to_json())
         print(f"\nreliability {self.scenario}: {figures.to_json()}")
         assert all_final, f"{figures}\n{self.process_output()}"
