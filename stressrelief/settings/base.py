@@ -371,6 +371,11 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
+    # On loggers, not handlers: every handler (and a test's) gets the cleaned record.
+    "filters": {
+        "credential_paths": {"()": "stressrelief.log_filters.CredentialPathFilter"},
+        "template_context": {"()": "stressrelief.log_filters.TemplateContextFilter"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {
         "handlers": ["console"],
@@ -382,5 +387,9 @@ LOGGING = {
         # Django adds its own console handler when DEBUG; one line per message is enough.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # Request lines name the path: an emailed link's token is a credential.
+        "django.request": {"filters": ["credential_paths"]},
+        "django.server": {"filters": ["credential_paths"]},
+        "django.template": {"filters": ["template_context"]},
     },
 }
