@@ -6,11 +6,15 @@ window (09:00-17:00, every 30 minutes: 09:00, 09:30, ... 17:00), on chosen weekd
 
 Daylight-saving days have one documented answer each:
 - A local time that does not exist (spring forward, e.g. 02:30 in New York on the March
-  change) fires at the first valid minute after it (03:00).
+  change) fires at the first valid minute after it (03:00). Where the gap runs to
+  midnight (America/Nuuk: 23:00 jumps to 00:00) that is 00:00 the next morning; if the
+  next day's own times include 00:00, the two are one firing.
 - A local time that exists twice (fall back, e.g. 01:30 in New York in November) fires
   once, at the first of the two (fold=0).
 - Interval windows follow wall-clock time: on those days the slots keep their wall
-  times; slots that fall in the gap collapse onto its first valid minute (one firing).
+  times; slots that fall in the gap collapse onto its first valid minute (one firing)
+  when that minute is still inside the window. A window that closes inside the gap does
+  not fire after it closes (a window lying wholly in the gap does not fire that day).
 """
 
 from __future__ import annotations
@@ -74,6 +78,18 @@ def occurrences_on(rule: Rule, day: date, zone: ZoneInfo) -> list[datetime]:
     if day.weekday() not in rule.weekdays:
         return []
     instants = {local_to_utc(day, wall_time, zone) for wall_time in rule.wall_times()}
+    if rule.every_minutes:
+        # A slot lost in a gap moves to the gap's end, which may be after the window closes
+        # (a window ending at 02:30 on New York's spring-forward day): never fire outside it.
+        assert rule.window_start is not None
+        assert rule.window_end is not None
+        opens = datetime.combine(day, rule.window_start)
+        closes = datetime.combine(day, rule.window_end)
+        instants = {
+            instant
+            for instant in instants
+            if opens <= instant.astimezone(zone).replace(tzinfo=None) <= closes
+        }
     return sorted(instants)
 
 
@@ -83,10 +99,15 @@ def occurrences_between(
     """Instants strictly after `after` and at or before `until`, in order."""
     day = after.astimezone(zone).date() - timedelta(days=1)  # a fold may start "yesterday"
     last_day = until.astimezone(zone).date() + timedelta(days=1)
+    # A time lost in a gap that runs to midnight fires at 00:00 the next day, which may
+    # also be that day's own first firing: one instant, yielded once.
+    yielded_yesterday: set[datetime] = set()
     while day <= last_day:
-        for instant in occurrences_on(rule, day, zone):
-            if after < instant <= until:
+        today = occurrences_on(rule, day, zone)
+        for instant in today:
+            if after < instant <= until and instant not in yielded_yesterday:
                 yield instant
+        yielded_yesterday = set(today)
         day += timedelta(days=1)
 
 
