@@ -14,11 +14,22 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import TypeVar
 
-from django.db import transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -28,6 +39,7 @@ from apps.delivery.transports import TRANSPORTS, SendResult
 from apps.reminders.models import Nudge, NudgeStatus
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 MAX_TRIES = 5
 # Seconds: 30 s, 60 s, 120 s, 240 s ... capped at 5 minutes (no long ETAs in the broker).
@@ -72,18 +84,17 @@ def nudges_deliver(*, nudge_ids: list[int], now: datetime | None = None) -> Deli
             continue
         result = _send_safely(channel, member, compose(needing))
         results[channel] = result
-        DeliveryAttempt.objects.bulk_create(
-            [
-                DeliveryAttempt(
-                    nudge=nudge, channel=channel, outcome=result.outcome, error=result.error
-                )
-                for nudge in needing
-            ]
-        )
+        attempts = [
+            DeliveryAttempt(
+                nudge=nudge, channel=channel, outcome=result.outcome, error=result.error
+            )
+            for nudge in needing
+        ]
+        _recorded(partial(DeliveryAttempt.objects.bulk_create, attempts))
         if result.outcome == "sent":
             for nudge in needing:
                 done[nudge.pk].add(channel)
-    return _settle(nudges, results, done, token=token, now=now)
+    return _recorded(partial(_settle, nudges, results, done, token=token, now=now))
 
 
 def nudge_groups_deliver(
@@ -173,3 +184,29 @@ def _backoff(tries: int, *, asked: float) -> float:
     """Exponential backoff with full jitter, never sooner than the far side asked."""
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1))
     return max(asked, random.uniform(ceiling / 2, ceiling))  # noqa: S311 - not security
+
+
+# A database that drops out just after a message went out must not make the worker forget
+# it: the nudge would stay `sending`, the sweep would reclaim it and send it a second time
+# (fault test 3, PostgreSQL unreachable for 30 s). The worker keeps trying to record what
+# it sent for this long (seconds), well within the sweep's reclaim wait (5 minutes).
+RECORD_PATIENCE = 120
+
+
+def _recorded(write: Callable[[], _T]) -> _T:
+    """`write()` (the rows saying what was just sent), retried while the database is
+    unreachable, for at most RECORD_PATIENCE seconds; inside a caller's transaction it is
+    not retried (the transaction is lost anyway)."""
+    deadline = time.monotonic() + RECORD_PATIENCE
+    pause = 0.5
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or time.monotonic() + pause > deadline:
+                raise
+            logger.warning("database unreachable while recording a delivery; retrying")
+            with suppress(DatabaseError):
+                connection.close()  # a broken connection is never reused
+            time.sleep(pause)
+            pause = min(pause * 2, 5)
