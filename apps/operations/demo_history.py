@@ -89,12 +89,16 @@ def demo_clients_create(*, therapist: User, now: datetime) -> list[User]:
     return clients
 
 
-def history_create(*, member: User, persona: Persona, now: datetime, seed: int) -> None:
+def history_create(
+    *, member: User, persona: Persona, now: datetime, seed: int, days: int = HISTORY_DAYS
+) -> None:
+    """`days` local days of nudges, habit logs and check-ins ending at `now` (the
+    benchmarks build a year with it)."""
     rng = random.Random(seed)  # noqa: S311 - demo data: repeatable, not secret
     zone = ZoneInfo(persona.zone)
     today = now.astimezone(zone).date()
     nudges, activities, checkins = [], [], []
-    for days_ago in range(HISTORY_DAYS - 1, -1, -1):
+    for days_ago in range(days - 1, -1, -1):
         day = today - timedelta(days=days_ago)
         quiet = days_ago < persona.quiet_days
         for kind, hours in NUDGE_HOURS.items():

@@ -2,23 +2,28 @@
 pages, the therapist's client page and the weekly emails. The definitions are in
 figures.py; this module only counts rows per local day.
 
-Query budget: six queries whatever the length of the history (a test holds it), because
+Query budget: seven queries whatever the length of the history (a test holds it), because
 every count is a GROUP BY over the member's local days, never a query per day or kind.
+Work is bounded too: per-day rows reach Python only for the days a figure shows (the period,
+or the habit score's 30-day lookback); streaks, which need the whole history, are counted by
+the database and arrive as one row per kind (see _streaks_of_kinds).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from django.db.models import Avg, Count, Max, Sum
+from django.db import connection
+from django.db.models import Avg, Case, Count, Max, Sum, Value, When
 from django.db.models.functions import TruncDate
+from django.utils.dateparse import parse_datetime
 
 from apps.progress import figures
-from apps.progress.figures import KindFigures, Tally, WeekOverWeek
+from apps.progress.figures import KindFigures, Streaks, Tally, WeekOverWeek
 from apps.reminders.models import Nudge, NudgeKind
 from apps.tracking.models import Activity, ActivityKind, CheckIn
 from apps.tracking.pain import NO_EPISODE, PainStatus, pain_status_for_member
@@ -30,6 +35,12 @@ ADHERENCE = "adherence"  # nudges and habit logs (careteam AccessCategory values
 CHECKINS = "checkins"  # stress, pain, symptoms
 EVERYTHING = frozenset({ADHERENCE, CHECKINS})
 NUDGE_KINDS = tuple(NudgeKind.values)
+# The statuses that make a day "expected" for streaks: tally.expected > 0 (sent - suppressed).
+EXPECTED_STATUSES = tuple(
+    status
+    for status, counted_as in figures.COUNTED_AS.items()
+    if "sent" in counted_as and status != "suppressed"
+)
 
 
 @dataclass(frozen=True)
@@ -127,16 +138,21 @@ def progress_for_member(
 
     kinds = overall = habits = symptoms = None
     if ADHERENCE in include:
-        by_kind, last_acted_at = _nudge_tallies(member=member, zone=zone, before=end_of_today)
-        logged, last_logged_at = _habit_days(member=member, zone=zone, before=end_of_today)
-        activity_moments += [last_acted_at, last_logged_at]
+        # Per-day rows for the days the figures show: the period and the habit score's
+        # lookback. A year of per-day rows cost ~40 ms of Python per request (issue 7,
+        # benchmark 6); only the streaks need the whole history, and they come counted.
+        first_day = today - timedelta(days=max(days, figures.HABIT_SCORE_LOOKBACK_DAYS) - 1)
+        since = _local_midnight(first_day, zone)
+        by_kind = _nudge_tallies(member=member, zone=zone, since=since, before=end_of_today)
+        logged = _habit_days(member=member, zone=zone, since=since, before=end_of_today)
+        runs, last_acted_at = _streaks_of_kinds(
+            member=member, zone=zone, today=today, before=end_of_today
+        )
+        activity_moments.append(last_acted_at)
         kinds = {
-            kind: figures.kind_figures(
-                by_kind.get(kind, {}),
-                period=period,
-                today=today,
-                kept={day for day, tally in by_kind.get(kind, {}).items() if tally.done}
-                | set(logged.get(kind, {})),
+            kind: replace(
+                figures.kind_figures(by_kind.get(kind, {}), period=period, today=today),
+                streaks=runs.get(kind, Streaks(current=0, longest=0)),
             )
             for kind in NUDGE_KINDS
         }
@@ -172,54 +188,113 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def _nudge_tallies(
-    *, member: User, zone: ZoneInfo, before: datetime
-) -> tuple[dict[str, dict[date, Tally]], datetime | None]:
-    """Per kind, per local day: the member's whole history (streaks need all of it), as
-    one GROUP BY: about 5 kinds x 3 statuses rows per day."""
+    *, member: User, zone: ZoneInfo, since: datetime, before: datetime
+) -> dict[str, dict[date, Tally]]:
+    """Per kind, per local day from `since`: about 5 kinds x 3 statuses rows per day."""
     rows = (
-        Nudge.objects.filter(member=member, status__in=figures.COUNTED_STATUSES, due_at__lt=before)
+        Nudge.objects.filter(
+            member=member,
+            status__in=figures.COUNTED_STATUSES,
+            due_at__gte=since,
+            due_at__lt=before,
+        )
         .annotate(day=TruncDate("due_at", tzinfo=zone))
-        .values("day", "kind", "status")
-        .annotate(number=Count("id"), last_acted_at=Max("acted_at"))
+        .values_list("day", "kind", "status")
+        .annotate(number=Count("id"))
         .order_by()
     )
     by_kind: dict[str, dict[date, Tally]] = defaultdict(dict)
-    last_acted_at: datetime | None = None
-    for row in rows:
-        by_kind[row["kind"]].setdefault(row["day"], Tally()).count(row["status"], row["number"])
-        acted = row["last_acted_at"]
-        if acted is not None and (last_acted_at is None or acted > last_acted_at):
-            last_acted_at = acted
-    return by_kind, last_acted_at
+    for day, kind, status, number in rows:
+        by_kind[kind].setdefault(day, Tally()).count(status, number)
+    return by_kind
 
 
 def _habit_days(
-    *, member: User, zone: ZoneInfo, before: datetime
-) -> tuple[dict[str, dict[date, HabitDay]], datetime | None]:
+    *, member: User, zone: ZoneInfo, since: datetime, before: datetime
+) -> dict[str, dict[date, HabitDay]]:
     rows = (
-        Activity.objects.filter(member=member, recorded_at__lt=before)
+        Activity.objects.filter(member=member, recorded_at__gte=since, recorded_at__lt=before)
         .annotate(day=TruncDate("recorded_at", tzinfo=zone))
-        .values("day", "kind")
-        .annotate(
-            number=Count("id"),
-            minutes=Sum("minutes"),
-            amount_ml=Sum("amount_ml"),
-            last_at=Max("recorded_at"),
-        )
+        .values_list("day", "kind")
+        .annotate(number=Count("id"), minutes=Sum("minutes"), amount_ml=Sum("amount_ml"))
         .order_by()
     )
     logged: dict[str, dict[date, HabitDay]] = defaultdict(dict)
-    last_logged_at: datetime | None = None
-    for row in rows:
-        logged[row["kind"]][row["day"]] = HabitDay(
-            day=row["day"],
-            number=row["number"],
-            minutes=row["minutes"] or 0,
-            amount_ml=row["amount_ml"] or 0,
+    for day, kind, number, minutes, amount_ml in rows:
+        logged[kind][day] = HabitDay(
+            day=day, number=number, minutes=minutes or 0, amount_ml=amount_ml or 0
         )
-        if last_logged_at is None or row["last_at"] > last_logged_at:
-            last_logged_at = row["last_at"]
-    return logged, last_logged_at
+    return logged
+
+
+# figures.streaks in SQL (PostgreSQL and SQLite both have window functions), over the
+# member's (kind, local day) rows: a day is kept (a nudge done or the habit logged) or only
+# expected (a nudge that could have been acted on); other days are rests and are absent.
+# Today, not kept yet, breaks nothing and is left out. Every day not kept starts a new run
+# (the running count of such days numbers the runs); a run's length is its kept days; the
+# current streak is the last run's. The last row carries the latest moment the member acted
+# on a nudge or logged a habit.
+_STREAKS_SQL = """
+WITH days AS ({days}),
+merged AS (
+    SELECT kind, day, MAX(kept) AS kept, MAX(expected) AS expected, MAX(last_at) AS last_at
+    FROM days GROUP BY kind, day
+),
+numbered AS (
+    SELECT kind, kept,
+           SUM(1 - kept) OVER (PARTITION BY kind ORDER BY day ROWS UNBOUNDED PRECEDING) AS run
+    FROM merged
+    WHERE (kept = 1 OR expected = 1) AND NOT (day = %s AND kept = 0)
+),
+runs AS (
+    SELECT kind, run, SUM(kept) AS length, MAX(run) OVER (PARTITION BY kind) AS last_run
+    FROM numbered GROUP BY kind, run
+)
+SELECT kind, MAX(length), MAX(CASE WHEN run = last_run THEN length END), NULL
+FROM runs GROUP BY kind
+UNION ALL
+SELECT NULL, NULL, NULL, MAX(last_at) FROM merged
+"""
+
+
+def _streaks_of_kinds(
+    *, member: User, zone: ZoneInfo, today: date, before: datetime
+) -> tuple[dict[str, Streaks], datetime | None]:
+    """figures.streaks of every kind over the member's whole history, as one query whose
+    answer is one row per kind; and the latest moment the member acted or logged."""
+    one, zero = Value(1), Value(0)
+    nudge_days = (
+        Nudge.objects.filter(member=member, status__in=figures.COUNTED_STATUSES, due_at__lt=before)
+        .annotate(day=TruncDate("due_at", tzinfo=zone))
+        .values("kind", "day")
+        .annotate(
+            kept=Max(Case(When(status="done", then=one), default=zero)),
+            expected=Max(Case(When(status__in=EXPECTED_STATUSES, then=one), default=zero)),
+            last_at=Max("acted_at"),
+        )
+        .order_by()
+    )
+    log_days = (
+        Activity.objects.filter(member=member, recorded_at__lt=before)
+        .annotate(day=TruncDate("recorded_at", tzinfo=zone))
+        .values("kind", "day")
+        .annotate(kept=Max(one), expected=Max(zero), last_at=Max("recorded_at"))
+        .order_by()
+    )
+    days_sql, params = nudge_days.union(log_days, all=True).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_STREAKS_SQL.format(days=days_sql), [*params, today])
+        rows = cursor.fetchall()
+    runs = {
+        kind: Streaks(current=current or 0, longest=longest or 0)
+        for kind, longest, current, _ in rows
+        if kind is not None
+    }
+    last_at = next((moment for kind, _, _, moment in rows if kind is None), None)
+    if isinstance(last_at, str):  # SQLite answers a raw query's timestamps as UTC text
+        last_at = parse_datetime(last_at)
+        last_at = last_at.replace(tzinfo=UTC) if last_at and last_at.tzinfo is None else last_at
+    return runs, last_at
 
 
 def _over(period: list[date], logged: dict[date, HabitDay]) -> list[HabitDay]:

@@ -1,0 +1,222 @@
+"""Benchmark 6 of issue 7: GET /api/v1/progress/ for a member with a year of history,
+served by gunicorn (2 sync workers, DJANGO_DEBUG=false) and loaded by wrk (32 connections,
+2 threads, 30 s) with bench/wrk_report.lua; plus the query count of one request in-process,
+for a member with 7 days of history and one with 365, which must be equal.
+
+Daily volume (apps/operations/demo_history.py, the demo clients' generator): 11 nudges a
+workday and 8 a weekend day (mindfulness 1, hydration 4, stretch 2, movement 3 on workdays,
+warm-up 1), a habit log for each nudge done (70 % of them), a check-in on 80 % of days.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+from bench.common import (
+    ROOT,
+    Result,
+    bench_environment,
+    flush_redis,
+    reset_database,
+    run_main,
+    setup_django,
+)
+
+MODULE = "b6_progress_api"
+PATH = "/api/v1/progress/"  # default period (30 days), as an app opens it
+HISTORY_DAYS = 365
+SHORT_HISTORY_DAYS = 7
+# Other members with a year of history each, so the member's rows are a small part of the
+# tables (as in production) and the plans are those of an index, not of a tiny table.
+NEIGHBOURS = 20
+WRK = "/usr/bin/wrk"
+CONNECTIONS, THREADS, SECONDS, WARMUP_SECONDS = 32, 2, 30, 5
+TARGET_P95_MS = 50.0
+COMMAND = (
+    "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/stressrelief "
+    "REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python -m bench b6_progress_api --no-report"
+)
+
+
+def main() -> list[Result]:
+    setup_django(MODULE)
+    reset_database()
+    flush_redis()
+    began = time.monotonic()
+    year_member, rows = _member_with_history(email="year@bench.invalid", days=HISTORY_DAYS)
+    week_member, _ = _member_with_history(email="week@bench.invalid", days=SHORT_HISTORY_DAYS)
+    for index in range(NEIGHBOURS):
+        _member_with_history(email=f"n{index}@bench.invalid", days=HISTORY_DAYS, seed=index + 2)
+    built_seconds = time.monotonic() - began
+
+    week_statements = _statements_of_one_request(week_member)
+    year_statements = _statements_of_one_request(year_member)
+
+    from apps.accounts.services import token_for
+
+    token = token_for(user=year_member).key
+    port = _free_port()
+    server = _start_gunicorn(port)
+    try:
+        _wait_until_served(port, token)
+        _wrk(port, token, seconds=WARMUP_SECONDS)  # both workers warm: imports, connections
+        figures = _wrk(port, token, seconds=SECONDS)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    errors = figures["non_2xx"] + sum(figures["socket_errors"].values())
+    details = _details(
+        figures=figures,
+        rows=rows,
+        built_seconds=built_seconds,
+        week_statements=week_statements,
+        year_statements=year_statements,
+    )
+    common = {"command": COMMAND, "extra": {"wrk": figures, "rows": rows}}
+    return [
+        Result(6, "Progress API p95 latency", figures["p95_ms"], "ms", TARGET_P95_MS,
+               details=details, **common),
+        Result(6, "Progress API errors (non-2xx + socket)", errors, "responses", 0, **common),
+        Result(6, "Progress API queries, 365-day minus 7-day history",
+               len(year_statements) - len(week_statements), "queries", 0, **common),
+    ]  # fmt: skip
+
+
+def _member_with_history(*, email: str, days: int, seed: int = 1) -> tuple[object, dict]:
+    from django.utils import timezone
+
+    from apps.accounts.services import member_create
+    from apps.operations.demo_history import Persona, history_create
+    from apps.reminders.models import Nudge
+    from apps.tracking.models import Activity, CheckIn
+
+    persona = Persona("Bench Member", "Europe/Berlin", 0.7, (2, 6), (0, 3))
+    now = timezone.now()
+    member = member_create(email=email, password="", timezone=persona.zone)
+    member.date_joined = now - timedelta(days=days)
+    member.save(update_fields=["date_joined"])
+    history_create(member=member, persona=persona, now=now, seed=seed, days=days)
+    rows = {
+        "nudges": Nudge.objects.filter(member=member).count(),
+        "activities": Activity.objects.filter(member=member).count(),
+        "checkins": CheckIn.objects.filter(member=member).count(),
+    }
+    return member, rows
+
+
+def _statements_of_one_request(member: object) -> list[str]:
+    """The SQL of one GET, token included, through Django's whole stack in this process."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.accounts.services import token_for
+
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token_for(user=member)}")
+    client.get(PATH, secure=True)  # once first, so nothing lazy counts below
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(PATH, secure=True)
+    assert response.status_code == 200, response.content[:300]
+    return [query["sql"] for query in queries]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_gunicorn(port: int) -> subprocess.Popen[bytes]:
+    # Production settings: DEBUG off (no query log kept per request, no debug templates),
+    # with what production then requires; plain HTTP on loopback, so no SSL redirect.
+    environment = bench_environment(MODULE) | {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "EMAIL_URL": "memory://",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+    }
+    log = (ROOT / "var" / "bench" / f"{MODULE}-gunicorn.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "stressrelief.wsgi:application",
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
+        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _wait_until_served(port: int, token: str, timeout: float = 60.0) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{PATH}", headers={"Authorization": f"Token {token}"}
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                json.loads(response.read())
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _wrk(port: int, token: str, *, seconds: int) -> dict:
+    script = Path(__file__).with_name("wrk_report.lua")
+    out = subprocess.run(
+        [WRK, f"-c{CONNECTIONS}", f"-t{THREADS}", f"-d{seconds}s", "--timeout", "10s",
+         "-s", str(script), "-H", f"Authorization: Token {token}",
+         f"http://127.0.0.1:{port}{PATH}"],
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
+    ).stdout  # fmt: skip
+    line = next(line for line in out.splitlines() if line.startswith("WRK_JSON "))
+    return json.loads(line.removeprefix("WRK_JSON "))
+
+
+def _details(
+    *,
+    figures: dict,
+    rows: dict,
+    built_seconds: float,
+    week_statements: list[str],
+    year_statements: list[str],
+) -> str:
+    statements = "\n".join(f"{n}. `{sql[:160]}`" for n, sql in enumerate(year_statements, 1))
+    return f"""
+Method: one member with {HISTORY_DAYS} days of history ({rows["nudges"]:,} nudges,
+{rows["activities"]:,} habit logs, {rows["checkins"]:,} check-ins; the demo clients' daily
+volume: 11 nudges a workday, 8 a weekend day, a habit log per nudge done at 70 %, a check-in
+on 80 % of days) among {NEIGHBOURS} others with as much, written with bulk_create in
+{built_seconds:.0f} s. gunicorn 2 sync workers with DJANGO_DEBUG=false (and the secret key,
+EMAIL_URL, DJANGO_ALLOWED_HOSTS and DJANGO_SECURE_SSL_REDIRECT=false that production then
+needs), so no query log is kept; `wrk -c{CONNECTIONS} -t{THREADS} -d{SECONDS}s` with
+`Authorization: Token ...` on `GET {PATH}` (default 30 days) after a {WARMUP_SECONDS} s
+warm-up, bench/wrk_report.lua printing the figures. No throttle applies to this endpoint
+(ScopedRateThrottle throttles only views with a `throttle_scope`; progress has none).
+
+| p50 | p95 | p99 | max | requests | requests/s | non-2xx | 429 | socket errors |
+|---|---|---|---|---|---|---|---|---|
+| {figures["p50_ms"]:.1f} ms | {figures["p95_ms"]:.1f} ms | {figures["p99_ms"]:.1f} ms | \
+{figures["max_ms"]:.0f} ms | {figures["requests"]:,} | {figures["requests_per_second"]:.0f} | \
+{figures["non_2xx"]} | {figures["throttled_429"]} | {figures["socket_errors"]} |
+
+Queries per request (CaptureQueriesContext around one in-process GET, token authentication
+included): {len(week_statements)} with {SHORT_HISTORY_DAYS} days of history,
+{len(year_statements)} with {HISTORY_DAYS}. The {HISTORY_DAYS}-day request's statements:
+
+{statements}
+"""
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    run_main(MODULE, main)
