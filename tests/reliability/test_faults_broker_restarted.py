@@ -12,7 +12,8 @@ import pytest
 
 from tests.reliability.harness import PrivateRedis, fault_run
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
+# Bounded: a stuck run fails after 10 minutes (a run takes 1-3 minutes on a loaded 2-core CI).
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql, pytest.mark.timeout(600)]
 
 # Seconds the broker stays down: long enough for the worker and beat to notice.
 DOWN_FOR = 5

@@ -12,7 +12,8 @@ from django.db import connection
 
 from tests.reliability.harness import PostgresProxy, PrivateRedis, fault_run
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
+# Bounded: a stuck run fails after 10 minutes (a run takes 1-3 minutes on a loaded 2-core CI).
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql, pytest.mark.timeout(600)]
 
 OUTAGE = 30  # seconds, as the issue says
 

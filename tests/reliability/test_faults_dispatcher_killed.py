@@ -16,7 +16,8 @@ from apps.reminders.models import Nudge, NudgeStatus
 from tests.conftest import REPOSITORY
 from tests.reliability.harness import PrivateRedis, fault_run
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
+# Bounded: a stuck run fails after 10 minutes (a run takes 1-3 minutes on a loaded 2-core CI).
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql, pytest.mark.timeout(600)]
 
 DISPATCHER_KILLED_AT_PUBLISH = """
 import os, signal

@@ -12,7 +12,8 @@ import pytest
 from apps.reminders.models import Nudge
 from tests.reliability.harness import PrivateRedis, fault_run
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
+# Bounded: a stuck run fails after 10 minutes (a run takes 1-3 minutes on a loaded 2-core CI).
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql, pytest.mark.timeout(600)]
 
 TICK_SENT = "Sending due task dispatch-nudges"
 DISPATCHED = re.compile(r"[1-9]\d* nudges created")

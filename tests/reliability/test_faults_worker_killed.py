@@ -9,7 +9,8 @@ from apps.reminders.models import Nudge, NudgeStatus
 from tests.conftest import wait_until
 from tests.reliability.harness import PrivateRedis, fault_run
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
+# Bounded: a stuck run fails after 10 minutes (a run takes 1-3 minutes on a loaded 2-core CI).
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql, pytest.mark.timeout(600)]
 
 CONCURRENCY = 4
 
