@@ -92,6 +92,8 @@ class ReceivedPush:
     vapid_key: str = ""  # the `k` of the Authorization header
     vapid_claims: dict[str, Any] = field(default_factory=dict)
     payload_bytes: bytes = b""  # the decrypted body, exactly as the service worker reads it
+    # time.monotonic() when the request arrived: a retry's wait is measured from the answer
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def delivered(self) -> bool:

@@ -82,6 +82,9 @@ class SmtpSink:
         self._hold_after: int | None = None
         self._hold_every = False  # hold_after(..., every=True): hold all that follow
         self._held = 0
+        # refuse_all(): every message until refuse_none() gets this reply (a server down
+        # for a while answering 4xx, or refusing everything with 5xx).
+        self._refusing: str | None = None
         # Set while a message is held unanswered (see hold_after); release() lets it go.
         self.holding = threading.Event()
         self._release = threading.Event()
@@ -103,6 +106,16 @@ class SmtpSink:
             raise ValueError(f"at must be 'data' or 'rcpt', not {at!r}")
         with self._lock:
             self._scripted.extend([(at, reply)] * times)
+
+    def refuse_all(self, reply: str) -> None:
+        """Answer every message at DATA with `reply` (e.g. "451 4.3.0 Try again later")
+        until refuse_none(); replies scripted with answer_next() still come first."""
+        with self._lock:
+            self._refusing = reply
+
+    def refuse_none(self) -> None:
+        with self._lock:
+            self._refusing = None
 
     def hold_after(self, accepted: int, *, every: bool = False) -> None:
         """Accept `accepted` messages, then hold the next one unanswered at DATA (as a
@@ -182,7 +195,7 @@ class SmtpSink:
                 with self._lock:
                     self._held -= 1
             return "421 4.3.2 Held, then released: not accepted"
-        reply = self._take_scripted("data") or "250 2.0.0 Message accepted"
+        reply = self._take_scripted("data") or self._refusing or "250 2.0.0 Message accepted"
         with self._lock:
             self._received.append(
                 ReceivedMail(
