@@ -46,9 +46,14 @@ def deliver_nudge_batch(groups: list[list[int]]) -> None:
     whose delivery needs a retry is published again on its own, with its backoff, so the
     rest of the batch is not sent twice or held back."""
     outcomes = nudge_groups_deliver(groups=groups)
+    released = []
     for nudge_ids, outcome in zip(groups, outcomes, strict=True):
         if outcome.retry_in is not None:
             _publish_group(nudge_ids, countdown=outcome.retry_in)
+        elif outcome.released:
+            released.append(nudge_ids)
+    if released:  # the batch ran out of time: the rest goes back to the queue, unsent
+        enqueue_deliveries(released)
 
 
 @shared_task(bind=True, name="worker.tasks.deliver_nudges", ignore_result=True, max_retries=None)

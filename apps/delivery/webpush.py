@@ -19,8 +19,11 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
+import functools
 import hashlib
 import json
+import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -32,12 +35,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.utils import timezone
 from py_vapid import Vapid, VapidException
-from pywebpush import WebPushException, webpush
+from pywebpush import WebPusher, WebPushException
 
 from apps.delivery.content import Message
 from apps.delivery.links import action_url
 from apps.delivery.models import PushSubscription
-from apps.delivery.transports import SendResult, register
+from apps.delivery.transports import (
+    SendResult,
+    batch_loaded,
+    register,
+    shared_http_session,
+)
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -80,21 +88,35 @@ class WebPushTransport:
         signer = vapid_signer()
         if isinstance(signer, str):
             return SendResult.skipped(signer)
-        subscriptions = list(
-            PushSubscription.objects.filter(member=member, disabled_at__isnull=True).order_by("id")
-        )
+        batch = batch_loaded("push_subscriptions", _active_subscriptions)
+        if batch is not None:
+            subscriptions = batch.get(member.pk, [])
+        else:
+            subscriptions = _active_subscriptions((member.pk,)).get(member.pk, [])
         if not subscriptions:
             return SendResult.skipped(NO_SUBSCRIPTION)
         topic = push_topic(message)
         payload = push_payload(message, topic=topic, member_id=member.pk)
         headers = {"Urgency": PUSH_URGENCY, "Topic": topic}
-        # One session: several subscriptions often share a push service (one connection).
-        with requests.Session() as session:
+        # One session: several subscriptions often share a push service (one connection);
+        # in a delivery batch, the batch's session, kept alive across members.
+        shared = shared_http_session()
+        with nullcontext(shared) if shared is not None else requests.Session() as session:
             outcomes = [
                 _push_to(subscription, payload, headers=headers, signer=signer, session=session)
                 for subscription in subscriptions
             ]
         return _combined(outcomes)
+
+
+def _active_subscriptions(member_ids: tuple[int, ...]) -> dict[int, list[PushSubscription]]:
+    """The members' subscriptions not disabled, oldest first: one query for a batch."""
+    found: dict[int, list[PushSubscription]] = {}
+    for subscription in PushSubscription.objects.filter(
+        member_id__in=member_ids, disabled_at__isnull=True
+    ).order_by("id"):
+        found.setdefault(subscription.member_id, []).append(subscription)
+    return found
 
 
 @dataclass(frozen=True)
@@ -103,17 +125,27 @@ class VapidSigner:
 
     key: Vapid
     subject: str
+    public_key: str = ""  # the settings text: names the key in the token cache
 
 
 def vapid_signer() -> VapidSigner | str:
     """The VAPID key and subject from settings, or a message saying what is missing.
+    Checked once per process and configuration (parsing the key and a test signature cost
+    ~1 ms, once per push before).
 
     Checks that the private key parses, that the public key is the one derived from it
     (browsers subscribed with the public key; a mismatch makes every push a 403), and that
     the subject is a mailto: or https: URL the push services accept.
     """
-    public_key = getattr(settings, "VAPID_PUBLIC_KEY", "") or ""
-    private_key = getattr(settings, "VAPID_PRIVATE_KEY", "") or ""
+    return _checked_signer(
+        getattr(settings, "VAPID_PUBLIC_KEY", "") or "",
+        getattr(settings, "VAPID_PRIVATE_KEY", "") or "",
+        vapid_subject(),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _checked_signer(public_key: str, private_key: str, subject: str) -> VapidSigner | str:
     if not public_key or not private_key:
         return (
             "Web Push is not configured: set VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY "
@@ -125,13 +157,12 @@ def vapid_signer() -> VapidSigner | str:
         return "VAPID_PRIVATE_KEY is not a P-256 private key (raw url-safe base64 or DER)"
     if _public_key_text(key.private_key) != public_key.rstrip("="):
         return "VAPID_PUBLIC_KEY does not belong to VAPID_PRIVATE_KEY"
-    subject = vapid_subject()
     try:
         # The push services' own check of `sub`, run once here instead of per request.
         key.sign({"sub": subject, "aud": "https://push.example"})
     except VapidException:
         return f"VAPID_SUBJECT must be a mailto: or https: URL, not {subject!r}"
-    return VapidSigner(key=key, subject=subject)
+    return VapidSigner(key=key, subject=subject, public_key=public_key.rstrip("="))
 
 
 def vapid_subject() -> str:
@@ -243,6 +274,31 @@ def push_subscription_delete(*, member: User, endpoint: str) -> bool:
 
 
 # --- One request per subscription ----------------------------------------------------------
+# The VAPID token (an ES256 JWT, RFC 8292) names the push service's origin and an expiry,
+# nothing about the subscription: one per origin serves every push there. Signing cost
+# ~0.5 ms per push when pywebpush made a new one each time; now once an hour per origin and
+# process. The token says 12 hours (RFC 8292 allows up to 24) and is used for at most one,
+# so a cached token never nears its expiry.
+VAPID_TOKEN_LIFETIME_SECONDS = 12 * 60 * 60
+VAPID_TOKEN_REUSE_SECONDS = 60 * 60
+_vapid_tokens: dict[tuple[str, str, str], tuple[float, dict[str, str]]] = {}
+
+
+def vapid_headers(signer: VapidSigner, endpoint: str) -> dict[str, str]:
+    """The `Authorization: vapid t=...,k=...` header for `endpoint`'s push service."""
+    parts = urlsplit(endpoint)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    key = (signer.public_key, signer.subject, origin)
+    now = time.time()
+    cached = _vapid_tokens.get(key)
+    if cached is not None and now - cached[0] < VAPID_TOKEN_REUSE_SECONDS:
+        return cached[1]
+    claims = {"sub": signer.subject, "aud": origin, "exp": int(now) + VAPID_TOKEN_LIFETIME_SECONDS}
+    signed = signer.key.sign(claims)
+    _vapid_tokens[key] = (now, signed)
+    return signed
+
+
 @dataclass(frozen=True)
 class _Outcome:
     # sent; gone (404/410, now disabled); refused (this message will never be accepted);
@@ -264,20 +320,23 @@ def _push_to(
     # it is a bearer capability for the member's browser and the audit trail is shared.
     where = f"subscription {subscription.pk} at {urlsplit(subscription.endpoint).netloc}"
     try:
-        webpush(
-            subscription_info={
+        response = WebPusher(
+            {
                 "endpoint": subscription.endpoint,
                 "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
             },
-            data=payload,
-            vapid_private_key=signer.key,
-            # A fresh dict each time: pywebpush writes this endpoint's `aud` and `exp` into it.
-            vapid_claims={"sub": signer.subject},
-            ttl=PUSH_TTL_SECONDS,
-            headers=dict(headers),
-            timeout=REQUEST_TIMEOUT,  # type: ignore[arg-type]  # requests takes (connect, read)
             requests_session=session,
+        ).send(
+            payload,
+            {**headers, **vapid_headers(signer, subscription.endpoint)},
+            ttl=PUSH_TTL_SECONDS,
+            content_encoding="aes128gcm",
+            timeout=REQUEST_TIMEOUT,
         )
+        if response.status_code > 202:  # what pywebpush's webpush() raises for
+            raise WebPushException(
+                f"Push failed: {response.status_code} {response.reason}", response=response
+            )
     except WebPushException as error:
         return _outcome_of_refusal(subscription, error, where=where)
     except requests.RequestException as error:

@@ -1,0 +1,359 @@
+"""Benchmark 5: delivery throughput through a real Celery worker.
+
+20,000 members (BENCH_SCALE scales it) each with one pending nudge: half are nudged by
+email, half by Web Push (one subscription each). Half and half, not both channels per
+member: a member picks how to be nudged, and it makes a *delivery* (one nudge delivered on
+all its channels) exactly one message, so deliveries/s and messages/s per channel read
+without a conversion; both channels still carry 10,000 messages each.
+
+The parts are real: `enqueue_deliveries` publishes to Redis as the dispatcher does; a
+`celery worker --pool prefork --concurrency 2` process claims, renders, encrypts and sends;
+a local SMTP server (aiosmtpd, tests/delivery/smtp_sink.py) and a local push service
+(tests/delivery/push_receiver.py: checks the VAPID JWT, decrypts every aes128gcm body)
+run in their own process and count duplicates by Message-ID and Topic.
+
+Figures: deliveries/s from the first publish to the last nudge settled (and the rate
+between 10 % and 90 % settled), messages/s per channel, the worker's RSS (pool processes
+and parent, psutil, first vs last 20 % of the samples), seconds from the last publish until
+the Redis queue and its unacked set are empty, duplicates at the sinks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import multiprocessing.connection
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bench.common import ROOT, Result, flush_redis, reset_database, run_main, setup_django
+
+MODULE = "b5_delivery"
+SCALE = float(os.environ.get("BENCH_SCALE", "1"))
+NUDGES = max(20, int(20_000 * SCALE))
+SITE = "https://stressrelief.example"
+SUBJECT = "mailto:operator@stressrelief.example"
+WORKER_PROCESSES = 2
+SAMPLE_EVERY = 0.25  # seconds between RSS / queue samples
+SETTLE_TIMEOUT = 150  # seconds; the module must finish within 4 minutes
+KINDS = ("hydration", "movement", "stretch", "mindfulness", "warmup")
+COMMAND = (
+    "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/stressrelief "
+    "REDIS_URL=redis://127.0.0.1:6379/3 .venv/bin/python -m bench b5_delivery"
+)
+
+
+# --- The sinks, in their own process -----------------------------------------------------------
+def _run_sinks(connection: multiprocessing.connection.Connection, subscriptions: int) -> None:
+    """SMTP and push sinks; sends their ports and the browsers' subscriptions, then, when
+    asked, the counts. Runs in a child process (spawned), so sinks and worker do not share
+    a GIL with the measuring process."""
+    sys.path.insert(0, str(ROOT))
+    from tests.delivery.push_receiver import running_push_receiver
+    from tests.delivery.smtp_sink import running_smtp_sink
+
+    with running_smtp_sink() as smtp, running_push_receiver() as push:
+        browsers = [push.subscribe() for _ in range(subscriptions)]
+        connection.send(
+            {
+                "smtp_url": smtp.url,
+                "subscriptions": [(b.endpoint, b.p256dh, b.auth) for b in browsers],
+            }
+        )
+        while True:
+            request = connection.recv()
+            if request == "counts":
+                connection.send(_counts(smtp, push))
+            elif request == "stop":
+                return
+
+
+def _counts(smtp: object, push: object) -> dict[str, object]:
+    emails = [mail for mail in smtp.received]  # type: ignore[attr-defined]
+    pushes = list(push.received)  # type: ignore[attr-defined]
+    accepted_ids = Counter(mail.message_id for mail in emails if mail.accepted)
+    delivered_topics = Counter(p.headers.get("topic") for p in pushes if p.delivered)
+    problems = Counter(p.problem or str(p.status) for p in pushes if not p.delivered)
+    return {
+        "emails_received": len(emails),
+        "emails_accepted": sum(accepted_ids.values()),
+        "email_duplicates": sum(n - 1 for n in accepted_ids.values() if n > 1),
+        "pushes_received": len(pushes),
+        "pushes_delivered": sum(delivered_topics.values()),
+        "push_duplicates": sum(n - 1 for n in delivered_topics.values() if n > 1),
+        "push_problems": dict(problems),
+        "push_nudge_ids": sorted(i for p in pushes if p.delivered for i in p.payload["nudge_ids"]),
+    }
+
+
+# --- Data --------------------------------------------------------------------------------------
+def _seed(subscriptions: list[tuple[str, str, str]]) -> list[list[int]]:
+    """NUDGES members, half emailed and half pushed, one pending nudge each; returns the
+    groups the dispatcher would hand over (one list of nudge ids per member)."""
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from apps.accounts.models import User
+    from apps.delivery.models import PushSubscription
+    from apps.profiles.models import Profile
+    from apps.reminders.models import Nudge, NudgeStatus
+
+    now = timezone.now()
+    no_password = make_password(None)  # unusable, and no hashing for 20,000 rows
+    users = User.objects.bulk_create(
+        [User(email=f"member{i}@bench.example", password=no_password) for i in range(NUDGES)],
+        batch_size=2000,
+    )
+    pushed = users[: len(subscriptions)]
+    Profile.objects.bulk_create(
+        [
+            Profile(user=user, channels=["push"] if i < len(pushed) else ["email"])
+            for i, user in enumerate(users)
+        ],
+        batch_size=2000,
+    )
+    PushSubscription.objects.bulk_create(
+        [
+            PushSubscription(member=user, endpoint=endpoint, p256dh=p256dh, auth=auth)
+            for user, (endpoint, p256dh, auth) in zip(pushed, subscriptions, strict=True)
+        ],
+        batch_size=2000,
+    )
+    nudges = Nudge.objects.bulk_create(
+        [
+            Nudge(
+                member=user,
+                kind=KINDS[i % len(KINDS)],
+                due_at=now,
+                status=NudgeStatus.PENDING,
+                enqueued_at=now,
+            )
+            for i, user in enumerate(users)
+        ],
+        batch_size=2000,
+    )
+    # Interleave the channels, as members of a real minute would be.
+    emailed = [[n.pk] for n in nudges[len(pushed) :]]
+    pushed_groups = [[n.pk] for n in nudges[: len(pushed)]]
+    pairs = itertools.zip_longest(emailed, pushed_groups)
+    return [group for pair in pairs for group in pair if group is not None]
+
+
+# --- The worker and what is sampled ------------------------------------------------------------
+@dataclass
+class Samples:
+    times: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)  # bytes: worker parent + pool processes
+    queued: list[int] = field(default_factory=list)  # messages waiting or unacked in Redis
+    settled: list[tuple[float, int]] = field(default_factory=list)
+
+
+def _start_worker(environment: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
+    command = [
+        sys.executable, "-m", "celery", "-A", "stressrelief", "worker", "--pool", "prefork",
+        "--concurrency", str(WORKER_PROCESSES), "--loglevel", "INFO", "--hostname",
+        f"bench5-{os.getpid()}@%h", "--without-mingle", "--without-gossip",
+        "--without-heartbeat",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if " ready." in line:
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(90):
+        process.kill()
+        raise SystemExit("bench 5: the worker was not ready in 90 s:\n" + "".join(lines[-40:]))
+    return process, lines
+
+
+def _sample(process: subprocess.Popen[str], samples: Samples, stop: threading.Event) -> None:
+    import psutil
+    import redis
+    from django.conf import settings
+
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    parent = psutil.Process(process.pid)
+    while not stop.is_set():
+        try:
+            tree = [parent, *parent.children(recursive=True)]
+            rss = sum(p.memory_info().rss for p in tree)
+        except psutil.Error:
+            break
+        pipe = broker.pipeline()
+        pipe.llen("celery")
+        pipe.hlen("unacked")
+        waiting, unacked = pipe.execute()
+        samples.times.append(time.monotonic())
+        samples.rss.append(rss)
+        samples.queued.append(int(waiting) + int(unacked))
+        stop.wait(SAMPLE_EVERY)
+
+
+def _settled_count() -> int:
+    from apps.reminders.models import Nudge, NudgeStatus
+
+    return Nudge.objects.exclude(status__in=[NudgeStatus.PENDING, NudgeStatus.SENDING]).count()
+
+
+# --- The run -----------------------------------------------------------------------------------
+def main() -> list[Result]:
+    spawn = multiprocessing.get_context("spawn")
+    ours, theirs = spawn.Pipe()
+    sinks = spawn.Process(target=_run_sinks, args=(theirs, NUDGES // 2), daemon=True)
+    sinks.start()
+    setup_django(MODULE)
+    from py_vapid import Vapid  # noqa: F401 - fail early if pywebpush's dependency is missing
+
+    from apps.delivery.webpush import vapid_key_pair
+
+    reset_database()
+    flush_redis()
+    sink_info = ours.recv()
+    groups = _seed(sink_info["subscriptions"])
+    public_key, private_key = vapid_key_pair()
+    environment = dict(
+        os.environ,
+        EMAIL_URL=sink_info["smtp_url"],
+        SITE_URL=SITE,
+        VAPID_PUBLIC_KEY=public_key,
+        VAPID_PRIVATE_KEY=private_key,
+        VAPID_SUBJECT=SUBJECT,
+        WEBPUSH_ALLOW_INSECURE_ENDPOINTS="true",
+        PYTHONUNBUFFERED="1",
+    )
+    worker, worker_lines = _start_worker(environment)
+    samples = Samples()
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample, args=(worker, samples, stop), daemon=True)
+    try:
+        from worker.tasks import enqueue_deliveries
+
+        sampler.start()
+        started = time.monotonic()
+        enqueue_deliveries(groups)
+        enqueued = time.monotonic()
+        settled = 0
+        while settled < NUDGES and time.monotonic() - started < SETTLE_TIMEOUT:
+            time.sleep(0.2)
+            settled = _settled_count()
+            samples.settled.append((time.monotonic(), settled))
+        finished = time.monotonic()
+        # The queue may empty a moment after the last row settles (the ack follows).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not samples.queued or samples.queued[-1]):
+            time.sleep(SAMPLE_EVERY)
+    finally:
+        stop.set()
+        sampler.join(timeout=5)
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    ours.send("counts")
+    counts = ours.recv()
+    ours.send("stop")
+    sinks.join(timeout=10)
+    return _results(
+        samples, counts, started=started, enqueued=enqueued, finished=finished,
+        settled=settled, worker_lines=worker_lines,
+    )  # fmt: skip
+
+
+def _results(
+    samples: Samples,
+    counts: dict[str, object],
+    *,
+    started: float,
+    enqueued: float,
+    finished: float,
+    settled: int,
+    worker_lines: list[str],
+) -> list[Result]:
+    from apps.delivery.models import DeliveryAttempt
+    from apps.reminders.models import Nudge
+
+    statuses = dict(Counter(Nudge.objects.values_list("status", flat=True)))
+    attempts = Counter(DeliveryAttempt.objects.values_list("channel", "outcome"))
+    elapsed = finished - started
+    rate = settled / elapsed if elapsed else 0.0
+    sustained = _rate_between(samples.settled, 0.1, 0.9, total=NUDGES)
+    # RSS: mean of the first vs the last 20 % of the samples taken while work was running.
+    during = [rss for t, rss in zip(samples.times, samples.rss, strict=True) if t <= finished]
+    fifth = max(1, len(during) // 5)
+    first, last = sum(during[:fifth]) / fifth, sum(during[-fifth:]) / fifth
+    rss_change = (last - first) / first * 100 if first else 0.0
+    empty_after = next(
+        (t - enqueued for t, q in zip(samples.times, samples.queued, strict=True)
+         if t >= enqueued and q == 0 and t >= finished - 1),
+        float("inf"),
+    )  # fmt: skip
+    emails = int(counts["emails_accepted"])  # type: ignore[arg-type]
+    pushes = int(counts["pushes_delivered"])  # type: ignore[arg-type]
+    duplicates = int(counts["email_duplicates"]) + int(counts["push_duplicates"])  # type: ignore[arg-type]
+    errors = [line for line in worker_lines if "ERROR" in line or "Traceback" in line]
+    details = f"""
+{NUDGES:,} members with one pending nudge each: {NUDGES - NUDGES // 2:,} by email,
+{NUDGES // 2:,} by Web Push (one subscription each; half and half, so one delivery is one
+message). Published with `enqueue_deliveries` ({(enqueued - started) * 1000:.0f} ms for
+{NUDGES:,} groups) into Redis; one `celery worker --pool prefork --concurrency 2`; SMTP sink
+(aiosmtpd) and push service (VAPID checked, every body decrypted) in their own process.
+
+- deliveries: {settled:,} settled in {elapsed:.1f} s = **{rate:,.0f}/s** end to end
+  (first publish to last nudge settled); {sustained:,.0f}/s between 10 % and 90 % settled
+- per channel: email {emails:,} accepted = {emails / elapsed:,.0f} messages/s; push
+  {pushes:,} delivered = {pushes / elapsed:,.0f} messages/s
+- nudge statuses: {statuses}; attempts: {dict(attempts)}
+- duplicates at the sinks: {counts["email_duplicates"]} by Message-ID, {counts["push_duplicates"]}
+  by Topic; push refusals: {counts["push_problems"] or "none"}
+- worker RSS (parent + 2 pool processes): {first / 2**20:.0f} MiB in the first 20 % of the
+  samples, {last / 2**20:.0f} MiB in the last 20 %: {rss_change:+.1f} %
+- queue (waiting + unacked) empty {empty_after:.1f} s after the last publish
+- worker errors logged: {len(errors)}
+"""
+    extra = {
+        "statuses": statuses,
+        "sinks": {k: v for k, v in counts.items() if k != "push_nudge_ids"},
+        "rss_first_mib": first / 2**20,
+        "rss_last_mib": last / 2**20,
+        "publish_ms": (enqueued - started) * 1000,
+        "sustained_per_s": sustained,
+        "worker_errors": errors[:5],
+    }
+    return [
+        Result(5, "Delivery throughput", rate, "deliveries/s", 500, higher_is_better=True,
+               details=details, command=COMMAND, extra=extra),
+        Result(5, "Delivery worker RSS change", abs(rss_change), "%", 10),
+        Result(5, "Delivery queue empty after last enqueue", empty_after, "s", 60),
+        Result(5, "Delivery duplicates at the sinks", duplicates, "messages", 0),
+    ]  # fmt: skip
+
+
+def _rate_between(
+    settled: list[tuple[float, int]], low: float, high: float, *, total: int
+) -> float:
+    """Deliveries per second between the moments `low` and `high` of `total` had settled."""
+    start = next((t, n) for t, n in settled if n >= low * total) if settled else None
+    end = next(((t, n) for t, n in settled if n >= high * total), None)
+    if not start or not end or end[0] <= start[0]:
+        return 0.0
+    return (end[1] - start[1]) / (end[0] - start[0])
+
+
+if __name__ == "__main__":
+    run_main(MODULE, main)
