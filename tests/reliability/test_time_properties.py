@@ -11,7 +11,10 @@ quiet-hours decision (`MemberContext.suppression`):
 - hypothesis properties with derandomize=True (the same examples on every run, so CI is
   reproducible): 300 examples each for daily times and interval windows, drawn either
   anywhere in 2026-2028 or within three hours of one of the zone's changes, and 400 for
-  quiet hours. About 1,000 examples in all; the module runs in well under 60 s.
+  quiet hours. About 1,000 examples in all; the module takes ~15 s on an idle 2-core
+  machine (~80 s when it is shared and loaded);
+- one dispatcher test with the database: a firing bundled forward must not be handed over
+  inside quiet hours (a known bug in dispatch.py, marked xfail strict until fixed).
 
 The expected answers come from an oracle written independently of rules.py: a wall time
 that exists once is that wall time at the zone's one valid offset; one that exists twice
@@ -28,13 +31,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+import pytest
+import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.accounts.models import User
 from apps.profiles.models import Profile
-from apps.reminders.dispatch import MemberContext
-from apps.reminders.models import NudgeKind, SuppressionReason
+from apps.reminders.dispatch import MemberContext, dispatch_tick
+from apps.reminders.models import Nudge, NudgeKind, Schedule, SuppressionReason
 from apps.reminders.rules import (
     Rule,
     in_local_window,
@@ -42,6 +47,8 @@ from apps.reminders.rules import (
     occurrences_between,
     occurrences_on,
 )
+from apps.reminders.services import schedule_save
+from tests.factories import make_member
 
 ZONES = tuple(sorted(available_timezones()))
 FIRST_DAY, LAST_DAY = date(2026, 1, 2), date(2028, 12, 30)
@@ -416,3 +423,44 @@ def test_an_interval_window_lying_wholly_in_the_gap_does_not_fire_that_day() -> 
 
     assert occurrences_on(rule, date(2026, 4, 24), ZoneInfo("Africa/Cairo")) == []
     assert len(occurrences_on(rule, date(2026, 4, 25), ZoneInfo("Africa/Cairo"))) == 7
+
+
+# --- quiet hours at the dispatcher: the moment a nudge is handed over ------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True,
+    reason="dispatch.py bundles a firing due within 5 minutes with a due one and hands it "
+    "over at once: a 07:02 nudge goes out at 06:58, inside quiet hours 22:00-07:00. "
+    "Remove this marker when the bundling skips firings whose hand-over is in quiet hours.",
+)
+def test_a_nudge_bundled_forward_is_never_handed_over_inside_quiet_hours(
+    django_capture_on_commit_callbacks,
+) -> None:
+    # given quiet hours 22:00-07:00 in New York, a schedule at 06:58 and one at 07:02
+    new_york = ZoneInfo("America/New_York")
+    member = make_member(timezone="America/New_York")
+    Schedule.objects.filter(member=member).delete()
+    Profile.objects.filter(user=member).update(quiet_start=time(22, 0), quiet_end=time(7, 0))
+    member.refresh_from_db()
+    with time_machine.travel(datetime(2026, 6, 1, 12, 0, tzinfo=new_york), tick=False):
+        schedule_save(member=member, changes={"kind": "warmup", "times": ["06:58"]})
+        schedule_save(member=member, changes={"kind": "stretch", "times": ["07:02"]})
+
+    # when the dispatcher ticks at 06:58:30
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_tick(
+            enqueue=lambda groups: None, now=datetime(2026, 6, 2, 6, 58, 30, tzinfo=new_york)
+        )
+
+    # then nothing is handed over for sending while the quiet hours last
+    handed_over = Nudge.objects.filter(enqueued_at__isnull=False).values_list(
+        "enqueued_at", flat=True
+    )
+    assert Nudge.objects.count() == 2
+    assert not [
+        moment
+        for moment in handed_over
+        if inside_quiet_hours(local_wall(moment, "America/New_York"), time(22, 0), time(7, 0))
+    ]
