@@ -38,6 +38,7 @@ from apps.careteam.services import (
     prescribed_stretch_update,
 )
 from apps.core.api import filter_by_local_dates
+from apps.core.schema import DeleteWithBodySchema
 from apps.tracking.models import CheckIn
 from apps.tracking.serializers import TherapistCheckInSerializer
 
@@ -72,6 +73,7 @@ def _own_active_link(request: Request, link_id: int) -> CareLink:
 class CareTeamView(APIView):
     """The therapists this member shares with; accept a code; revoke."""
 
+    schema = DeleteWithBodySchema()  # DELETE reads a body: document it
     permission_classes = [IsAuthenticated]
     throttle_scope = "care_team"
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.schema import DeleteWithBodySchema
 from apps.delivery import serializers
 from apps.delivery.webpush import push_subscription_delete, push_subscription_save
 
@@ -19,6 +20,7 @@ EXAMPLE_ENDPOINT = "https://fcm.googleapis.com/fcm/send/dPq1ZcW8zZ0:APA91bH-exam
 class PushSubscriptionView(APIView):
     """POST what `PushSubscription.toJSON()` gave the browser; DELETE it on unsubscribe."""
 
+    schema = DeleteWithBodySchema()  # DELETE reads a body: document it
     permission_classes = [IsAuthenticated]
 
     @extend_schema(

@@ -16,6 +16,9 @@ from apps.profiles.validators import validate_time_zone
 from apps.tracking.pain import pain_status_for_member
 
 TIME_FORMAT = "%H:%M"
+# What HourMinuteField writes: OpenAPI's `format: time` is RFC 3339's `HH:MM:SS`, which
+# the API never sends (found by schemathesis: every profile and schedule "violated" it).
+HOUR_MINUTE_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class PersistentPainSerializer(serializers.Serializer):
@@ -28,6 +31,7 @@ class PersistentPainSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+@extend_schema_field({"type": "string", "pattern": HOUR_MINUTE_PATTERN, "example": "09:00"})
 class HourMinuteField(serializers.TimeField):
     """A local wall-clock time written `HH:MM`."""
 

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from apps.profiles.models import CHANNELS
 from apps.profiles.serializers import HourMinuteField
-from apps.reminders.models import Nudge, NudgeKind, Schedule
+from apps.reminders.models import Nudge, NudgeKind, Schedule, SuppressionReason
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
@@ -69,6 +69,12 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
 
 class NudgeSerializer(serializers.ModelSerializer):
+    # Declared: the model's blank choice ("" = not suppressed) is dropped from a generated
+    # read-only field, and the schema then refused the "" most nudges have (schemathesis).
+    suppressed_reason = serializers.ChoiceField(
+        choices=SuppressionReason.choices, allow_blank=True, read_only=True
+    )
+
     class Meta:
         model = Nudge
         fields = (
