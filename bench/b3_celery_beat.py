@@ -513,8 +513,8 @@ over the window (processes + their database backends): {
 start-up (processes only): {theirs.cpu_total:.2f} s against {ours.cpu_total:.2f} s.
 Ours used {ours.cpu_window + ours.database_cpu_window:.2f} CPU-seconds in
 {ours.last_arrival:.2f} s: with a load average of {ours.load_average:.0f} on 2 cores, most
-of its wall time is waiting for a core, so on an idle machine its time (and the speed-up)
-would be better by up to that factor.
+of its wall time is waiting for a core; on an idle machine its time would shrink toward
+its CPU time, and the speed-up would grow accordingly.
 {"Notes: " + "; ".join(notes) + "." if notes else ""}
 
 django-celery-beat sent {first_half:,} messages in the first {half:.0f} s of its window and
