@@ -12,6 +12,7 @@ TCP connect per push; see bench/b5_delivery.py and docs/PERFORMANCE.md for the f
 
 from __future__ import annotations
 
+import os
 import smtplib
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -122,8 +123,18 @@ def shared_http_session() -> requests.Session | None:
     if not _shared.active:
         return None
     if _shared.http is None:
-        _shared.http = requests.Session()
+        session = requests.Session()
+        # requests reads the proxy variables from os.environ for every request (~0.7 ms of
+        # CPU per push, measured with cProfile); with none set there is nothing to find.
+        session.trust_env = any(name.lower() in PROXY_VARIABLES for name in os.environ)
+        _shared.http = session
     return _shared.http
+
+
+# What requests' trust_env would read per request: proxies and CA bundles.
+PROXY_VARIABLES = frozenset(
+    ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "requests_ca_bundle", "curl_ca_bundle")
+)
 
 
 def _smtp_connection() -> BaseEmailBackend | None:

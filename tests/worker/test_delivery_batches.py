@@ -116,3 +116,22 @@ def test_a_message_published_before_batching_is_still_delivered(mail_to_sink: Sm
     # then it is delivered as before
     assert Nudge.objects.get(pk=nudge.pk).status == NudgeStatus.SENT
     assert len(mail_to_sink.accepted) == 1
+
+
+@pytest.mark.django_db
+def test_a_batch_out_of_time_publishes_its_unsent_members_again_as_one_batch(
+    mail_to_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch, settings
+) -> None:
+    # given a batch of three members and no time before the sweep would reclaim them
+    settings.DISPATCH_RECLAIM_AFTER = timedelta(0)
+    published = Published(monkeypatch)
+    first, second, third = (pending_nudge(member_emailed_only()) for _ in range(3))
+
+    # when a worker runs the batch task
+    tasks.deliver_nudge_batch.run([[first.pk], [second.pk], [third.pk]])
+
+    # then the first is sent and the two others go back to the broker together, unsent
+    assert len(mail_to_sink.accepted) == 1
+    assert published.messages == [
+        ("worker.tasks.deliver_nudge_batch", ([[second.pk], [third.pk]],), None)
+    ]

@@ -1,0 +1,153 @@
+"""A batch of members' deliveries shares its connections and its database work: one SMTP
+connection, one keep-alive HTTP session and one VAPID token for the whole batch, a claim
+for all, one write per member; a batch that runs out of time hands the rest back unsent."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+
+import pytest
+import urllib3.connection
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.delivery.models import DeliveryAttempt
+from apps.delivery.services import nudge_groups_deliver
+from apps.reminders.models import Nudge, NudgeKind, NudgeStatus
+from tests.delivery.push_receiver import PushReceiver
+from tests.delivery.smtp_sink import SmtpSink
+from tests.delivery.test_webpush import receiver, subscribed, vapid  # noqa: F401 - fixtures
+from tests.factories import make_member
+
+pytestmark = pytest.mark.django_db
+
+
+def member_on(channel: str) -> User:
+    member = make_member()
+    member.profile.channels = [channel]
+    member.profile.save(update_fields=["channels"])
+    return member
+
+
+def pending_nudge(member: User, kind: str = NudgeKind.HYDRATION) -> Nudge:
+    return Nudge.objects.create(
+        member=member, kind=kind, due_at=timezone.now() - timedelta(minutes=1)
+    )
+
+
+class Counted:
+    """Counts calls of a method (connections opened), calling through to it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> None:
+        self.calls = 0
+        original = getattr(owner, name)
+
+        def counting(*args, **kwargs):
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counting)
+
+
+def test_the_emails_of_a_batch_go_over_one_smtp_connection(
+    mail_to_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given five members nudged by email
+    nudges = [pending_nudge(member_on("email")) for _ in range(5)]
+    connects = Counted(monkeypatch, smtplib.SMTP, "connect")
+
+    # when one batch delivers them
+    outcomes = nudge_groups_deliver(groups=[[nudge.pk] for nudge in nudges])
+
+    # then each gets its own email, all over one connection
+    assert [outcome.delivered for outcome in outcomes] == [1] * 5
+    assert sorted(mail.recipients[0] for mail in mail_to_sink.accepted) == sorted(
+        nudge.member.email for nudge in nudges
+    )
+    assert connects.calls == 1
+
+
+def test_after_an_smtp_error_the_next_email_of_the_batch_opens_a_new_connection(
+    mail_to_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given three members, and a server that refuses the first message with a 421
+    # (it closes the connection, as RFC 5321 says a 421 does)
+    nudges = [pending_nudge(member_on("email")) for _ in range(3)]
+    mail_to_sink.answer_next("421 4.3.2 Service not available, closing channel")
+    connects = Counted(monkeypatch, smtplib.SMTP, "connect")
+
+    # when one batch delivers them
+    outcomes = nudge_groups_deliver(groups=[[nudge.pk] for nudge in nudges])
+
+    # then the first is retried later and the two others arrive over a fresh connection
+    assert outcomes[0].retry_in is not None
+    assert [outcome.delivered for outcome in outcomes[1:]] == [1, 1]
+    assert len(mail_to_sink.accepted) == 2
+    assert connects.calls == 2
+
+
+def test_the_pushes_of_a_batch_share_one_connection_and_one_vapid_token(
+    vapid: dict[str, str],  # noqa: F811 - the fixture
+    receiver: PushReceiver,  # noqa: F811 - the fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given four members, each with a browser subscribed at the same push service
+    members = [member_on("push") for _ in range(4)]
+    for member in members:
+        subscribed(member, receiver.subscribe())
+    nudges = [pending_nudge(member) for member in members]
+    connects = Counted(monkeypatch, urllib3.connection.HTTPConnection, "connect")
+
+    # when one batch delivers them
+    outcomes = nudge_groups_deliver(groups=[[nudge.pk] for nudge in nudges])
+
+    # then every browser gets its message (the receiver checked the token and decrypted
+    # it), over one kept-alive connection, all signed with one token
+    assert [outcome.delivered for outcome in outcomes] == [1] * 4
+    assert len(receiver.delivered) == 4
+    assert {push.payload["nudge_ids"][0] for push in receiver.delivered} == {
+        nudge.pk for nudge in nudges
+    }
+    assert connects.calls == 1
+    assert len({push.headers["authorization"] for push in receiver.delivered}) == 1
+
+
+@pytest.mark.postgresql
+def test_a_batch_costs_two_queries_plus_one_per_member(mail_to_sink: SmtpSink) -> None:
+    # given 5 and then 10 members with a first try pending
+    small = [[pending_nudge(member_on("email")).pk] for _ in range(5)]
+    large = [[pending_nudge(member_on("email")).pk] for _ in range(10)]
+
+    # when a batch delivers each
+    with CaptureQueriesContext(connection) as five:
+        nudge_groups_deliver(groups=small)
+    with CaptureQueriesContext(connection) as ten:
+        nudge_groups_deliver(groups=large)
+
+    # then one claim, one load, and one write (attempt and state together) per member
+    assert (len(five), len(ten)) == (2 + 5, 2 + 10)
+    assert Nudge.objects.filter(status=NudgeStatus.SENT).count() == 15
+    assert DeliveryAttempt.objects.filter(outcome="sent").count() == 15
+
+
+def test_a_batch_that_runs_out_of_time_hands_its_remaining_members_back_unsent(
+    mail_to_sink: SmtpSink, settings
+) -> None:
+    # given a batch of three members, and no time at all before the sweep would reclaim
+    settings.DISPATCH_RECLAIM_AFTER = timedelta(0)
+    nudges = [pending_nudge(member_on("email")) for _ in range(3)]
+
+    # when the batch runs
+    outcomes = nudge_groups_deliver(groups=[[nudge.pk] for nudge in nudges])
+
+    # then the first member is sent (a batch always makes progress), the others are
+    # handed back pending, their try not counted, to be enqueued again
+    assert [(o.delivered, o.released) for o in outcomes] == [(1, False), (0, True), (0, True)]
+    assert len(mail_to_sink.accepted) == 1
+    rest = Nudge.objects.filter(pk__in=[nudge.pk for nudge in nudges[1:]])
+    assert {(n.status, n.delivery_tries, n.claim_token) for n in rest} == {
+        (NudgeStatus.PENDING, 0, None)
+    }
