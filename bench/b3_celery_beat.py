@@ -518,8 +518,9 @@ its CPU time, and the speed-up would grow accordingly.
 {"Notes: " + "; ".join(notes) + "." if notes else ""}
 
 django-celery-beat sent {first_half:,} messages in the first {half:.0f} s of its window and
-{second_half:,} in the second: its rate does not rise as entries are sent, because each
-tick's cost is proportional to all the entries loaded, sent or not (below). The measured
+{second_half:,} in the second. Sending entries does not make it faster: each tick's cost
+is proportional to all the entries loaded, sent or not (below), so a difference between
+the halves comes from the machine's varying load. The measured
 rates, members enqueued a second from the due minute, differ by
 **{projection["speed_up"]:,.0f}x** (the third row at the top). At its rate the 10,000
 would take about {projection["their_seconds"]:,.0f} s, and its CPU per member sent is
