@@ -42,6 +42,19 @@ from apps.reminders.dispatch import RECLAIM_AFTER
 from apps.reminders.models import Nudge, NudgeStatus
 
 logger = logging.getLogger(__name__)
+
+# Batching (worker.tasks.deliver_nudge_batch: up to 50 members per Celery message). Measured
+# with bench 5 at BENCH_SCALE=0.1 (2,000 members, half email, half push, a prefork worker of
+# 2 processes, PostgreSQL and Redis on loopback, the 2-core machine shared and loaded):
+#   before, one task per member: 12.8 ms of worker CPU per delivery; per member 6 queries
+#   and 2 commits, a new SMTP connection per email, a new HTTP session per push, the VAPID
+#   key parsed and a token signed per push; publishing 2,000 tasks took 6.6 s;
+#   after: 4.3 ms of worker CPU per delivery (3x less); per batch one claim UPDATE and one
+#   SELECT (+ one for the push subscriptions), per member one round trip (_record); one
+#   SMTP connection and one keep-alive session per batch; 40 messages to publish, not 2,000.
+# The per-member write is kept (not one write per batch, which would save ~1 round trip a
+# member) so that a worker killed mid-batch has recorded everything it sent: the sweep then
+# re-sends nothing (tests/reliability/test_worker_killed.py).
 _T = TypeVar("_T")
 
 MAX_TRIES = 5
