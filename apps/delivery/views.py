@@ -15,7 +15,9 @@ Guarantees:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -25,7 +27,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
 from apps.delivery import links
 from apps.reminders.actions import DEFAULT_SNOOZE_MINUTES
@@ -45,6 +46,31 @@ RESULT = {
 }
 
 
+LINK_METHODS = ("GET", "HEAD", "POST")
+
+
+def _link_methods(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Django's require_http_methods(LINK_METHODS), but the 405 is the links' own page
+    with words (Django's is blank): a person, not only a client, can arrive here with
+    another method (a browser extension, a mail client's preview)."""
+
+    @wraps(view)
+    def only_link_methods(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.method not in LINK_METHODS:
+            refusal = links.LinkProblem(
+                status=405,
+                title="This request is not allowed here",
+                detail="Open the link from the email, then use the button on the page. "
+                "Nothing was changed.",
+            )
+            response = _problem(request, refusal)
+            response["Allow"] = ", ".join(LINK_METHODS)
+            return response
+        return view(request, *args, **kwargs)
+
+    return only_link_methods
+
+
 class SnoozeForm(forms.Form):
     minutes = forms.TypedChoiceField(
         label="Remind me again in",
@@ -61,7 +87,7 @@ class SnoozeForm(forms.Form):
 # elsewhere cannot know it; the push notification's service worker POSTs here too.
 @csrf_exempt
 @never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
+@_link_methods
 def nudge_action(request: HttpRequest, token: str) -> HttpResponse:
     """GET: what the link will do, with a button. POST: do it (done, snooze or skip)."""
     try:
@@ -97,7 +123,7 @@ def nudge_action(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt
 @never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
+@_link_methods
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET: a confirm page. POST (the page's button, or a mail provider's RFC 8058
     one-click `List-Unsubscribe=One-Click`): stop email nudges for this member."""
@@ -126,7 +152,7 @@ WEEKLY_EMAIL_BACK_ON = {
 
 @csrf_exempt
 @never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
+@_link_methods
 def weekly_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET: a confirm page. POST (the page's button, or a mail provider's RFC 8058
     one-click request): turn off that one weekly email; reminder emails stay as they are."""
