@@ -155,11 +155,18 @@ def _deliver_group(
         if result.outcome == "sent":
             for nudge in needing:
                 done[nudge.pk].add(channel)
+    # A Retry-After counts from the far side's answer, not from the batch's claim: members
+    # later in a batch are answered seconds after `now` (fault test 8 saw a retry 2.4 s
+    # before a 45 s Retry-After had passed).
+    answered_at = max(now, timezone.now())
     # One write for the attempts and the nudges' state (see _record), retried while the
     # database is unreachable (see _recorded).
     return _recorded(
-        partial(_settle, nudges, results, done, token=token, now=now, attempts=attempts)
-    )
+        partial(
+            _settle, nudges, results, done, token=token, now=now, attempts=attempts,
+            answered_at=answered_at,
+        )
+    )  # fmt: skip
 
 
 def _release(groups: list[list[Nudge]], *, token: uuid.UUID) -> None:
@@ -232,6 +239,7 @@ def _settle(
     token: uuid.UUID,
     now: datetime,
     attempts: list[DeliveryAttempt] | None = None,
+    answered_at: datetime | None = None,
 ) -> DeliveryOutcome:
     """Finish this claim: record the attempts and the nudges' new state. Only rows still
     carrying our claim token are touched: if the sweep reclaimed a slow send and another
@@ -243,7 +251,7 @@ def _settle(
     if transient and tries < MAX_TRIES:
         delay = _backoff(tries, asked=max((r.retry_after or 0) for r in transient))
         retry = {"status": NudgeStatus.PENDING, "claim_token": None}
-        retry["retry_at"] = now + timedelta(seconds=delay)
+        retry["retry_at"] = (answered_at or now) + timedelta(seconds=delay)
         _record(
             attempts or [], [(reached, {**retry, "sent_at": now}), (unreached, retry)], token=token
         )
