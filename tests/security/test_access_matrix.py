@@ -594,3 +594,153 @@ def test_revoking_ends_a_therapists_access_at_once(world: World) -> None:
     clients = items_of(therapist.get(f"{API}clients/").json())
     assert world.a not in {client["id"] for client in clients}
     assert A_EMAIL not in json.dumps(clients)
+
+
+# --- The member's web pages and the rest of the site (issue 8) ---------------------------
+# Every URL pattern of the site is in exactly one of these groups, by its (namespace:)name;
+# a new page without a group fails test_every_url_of_the_site_has_an_access_rule.
+SITE_PUBLIC = {
+    "healthz", "api-schema", "api-docs", "login", "logout", "password_reset",
+    "password_reset_done", "password_reset_confirm", "password_reset_complete",
+    "web:landing", "web:signup", "web:service_worker",
+}  # fmt: skip
+# Signed links in emails: no login, the token is the credential (test_action_link_abuse.py).
+SITE_EMAIL_LINKS = {"delivery:action", "delivery:unsubscribe", "delivery:weekly_unsubscribe"}
+# Django's own password change pages: log-in required, each account's own password only.
+SITE_OWN_ACCOUNT = {"password_change", "password_change_done"}
+# The member's pages: log-in required, and only the member's own records. Those with an id
+# in the path are probed with A's ids by everybody (WEB_ID_PAGES).
+WEB_PAGES = {
+    "web:today", "web:quick_log", "web:checkin", "web:mindfulness", "web:mindfulness_done",
+    "web:heat", "web:heat_done", "web:progress", "web:progress_streaks", "web:history",
+    "web:reminders", "web:reminders_add", "web:reminders_settings", "web:reminders_pause",
+    "web:reminders_resume", "web:care_team", "web:notifications",
+    "web:notifications_push_channel", "web:account", "web:account_name",
+    "web:account_password", "web:account_export", "web:account_delete",
+}  # fmt: skip
+WEB_ID_PAGES = {
+    "web:nudge_act": "/today/nudges/{nudge}/done/",
+    "web:checkin_delete": "/history/checkins/{checkin}/delete/",
+    "web:activity_delete": "/history/activities/{activity}/delete/",
+    "web:reminders_edit": "/reminders/{schedule}/",
+    "web:reminders_delete": "/reminders/{schedule}/delete/",
+    "web:care_team_shares": "/care-team/{link}/shares/",
+    "web:care_team_revoke": "/care-team/{link}/revoke/",
+}
+
+
+def site_url_names() -> set[str]:
+    """`namespace:name` of every URL pattern outside /admin/ and /api/v1/."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    names: set[str] = set()
+
+    def walk(patterns: list, prefix: str, namespace: str | None) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern) and not route.startswith(("admin/", "api/v1/")):
+                names.add(f"{namespace}:{pattern.name}" if namespace else str(pattern.name))
+
+    walk(get_resolver().url_patterns, "", None)
+    return names
+
+
+def test_every_url_of_the_site_has_an_access_rule() -> None:
+    groups = [SITE_PUBLIC, SITE_EMAIL_LINKS, SITE_OWN_ACCOUNT, WEB_PAGES, set(WEB_ID_PAGES)]
+    classified = set().union(*groups)
+    assert sum(len(group) for group in groups) == len(classified), "a name in two groups"
+    assert site_url_names() == classified, (
+        f"no access rule: {sorted(site_url_names() - classified)}; "
+        f"gone: {sorted(classified - site_url_names())}"
+    )
+
+
+def web_path(name: str, world: World) -> str:
+    from django.urls import reverse
+
+    if name in WEB_ID_PAGES:
+        return WEB_ID_PAGES[name].format(
+            nudge=world.nudge, checkin=world.checkin, activity=world.activity,
+            schedule=world.schedule, link=world.link,
+        )  # fmt: skip
+    return reverse(name)
+
+
+@pytest.mark.parametrize("name", sorted(WEB_PAGES | set(WEB_ID_PAGES) | SITE_OWN_ACCOUNT))
+def test_a_logged_out_visitor_is_sent_to_log_in_and_changes_nothing(world: World, name: str):
+    from django.test import Client
+
+    before = snapshot_of_a(world)
+    path = web_path(name, world)
+
+    for response in (Client().get(path), Client().post(path, {"confirm": "yes"})):
+        assert response.status_code == 302, (path, response.status_code)
+        assert response["Location"].startswith("/accounts/login/"), response["Location"]
+    assert snapshot_of_a(world) == before
+
+
+@pytest.mark.parametrize("role", [B, T_FULL, T_NO_CI, T_REV, ADMIN])
+@pytest.mark.parametrize("name", sorted(WEB_ID_PAGES))
+def test_nobody_but_the_owner_reaches_a_web_page_by_the_owners_id(
+    world: World, name: str, role: str
+) -> None:
+    """Another member's, a therapist's or an admin's guess at A's ids: 404 and no data."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.users[role])
+    before = snapshot_of_a(world)
+    path = web_path(name, world)
+
+    for response in (client.get(path), client.post(path, {"share_notes": "", "minutes": "10"})):
+        text = response.content.decode(errors="replace")
+        # 405: a POST-only page refuses the GET before any lookup, so it reveals nothing.
+        assert response.status_code in (404, 405), (path, role, response.status_code)
+        assert A_EMAIL not in text, (path, role)
+        assert SECRET_NOTE not in text, (path, role)
+    assert snapshot_of_a(world) == before, f"{role} changed A's records through {path}"
+
+
+@pytest.mark.parametrize("name", sorted(WEB_ID_PAGES))
+def test_the_owner_reaches_each_web_page_by_their_own_id(world: World, name: str) -> None:
+    """The other side of the rule above: A's own ids are found (so a 404 for all fails)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.users[A])
+    path = web_path(name, world)
+
+    response = client.post(path, {"confirm": "yes"})
+
+    assert response.status_code != 404, (path, response.status_code)
+    assert response.status_code < 500, (path, response.status_code)
+
+
+@pytest.mark.parametrize("role", [T_FULL, T_REV])
+@pytest.mark.parametrize("what", ["checkins", "progress", "stretches"])
+def test_a_therapist_guessing_ids_of_non_clients_gets_404_and_no_data(
+    world: World, role: str, what: str
+) -> None:
+    """Every account id there is, and two that do not exist: only the therapist's active
+    clients answer; anyone else (therapists, the admin, revoked, unknown) is a plain 404."""
+    therapist = world.users[role]
+    client = client_as(therapist)
+    clients = set(
+        CareLink.objects.filter(therapist=therapist, revoked_at__isnull=True).values_list(
+            "member_id", flat=True
+        )
+    )
+    last = User.objects.order_by("-pk").values_list("pk", flat=True).first()
+    before = snapshot_of_a(world)
+
+    for user_id in range(1, last + 3):
+        response = client.get(f"{API}clients/{user_id}/{what}/")
+        if user_id in clients:
+            assert response.status_code == 200, (user_id, response.content[:200])
+        else:
+            assert response.status_code == 404, (user_id, response.status_code)
+            assert response.json() == {"detail": "Not found."}
+    assert snapshot_of_a(world) == before
+    assert (role == T_FULL) == bool(clients)  # T_FULL's guesses include two real clients
