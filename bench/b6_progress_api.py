@@ -39,7 +39,7 @@ SHORT_HISTORY_DAYS = 7
 # tables (as in production) and the plans are those of an index, not of a tiny table.
 NEIGHBOURS = 20
 WRK = "/usr/bin/wrk"
-CONNECTIONS, THREADS, SECONDS, WARMUP_SECONDS = 32, 2, 30, 5
+CONNECTIONS, THREADS, SECONDS, WARMUP_SECONDS, REFERENCE_SECONDS = 32, 2, 30, 5, 10
 TARGET_P95_MS = 50.0
 COMMAND = (
     "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/stressrelief "
@@ -69,7 +69,16 @@ def main() -> list[Result]:
     try:
         _wait_until_served(port, token)
         _wrk(port, token, seconds=WARMUP_SECONDS)  # both workers warm: imports, connections
+        # Little's law: 32 closed-loop connections wait on 2 workers, so the latency is
+        # ~32 / throughput; one connection per worker shows the service time alone, and
+        # the workers' CPU per request what it costs whatever else runs on the machine.
+        alone = _wrk(port, token, seconds=REFERENCE_SECONDS, connections=2)
+        cpu_before = _cpu_seconds(server)
         figures = _wrk(port, token, seconds=SECONDS)
+        figures["worker_cpu_ms_per_request"] = (
+            (_cpu_seconds(server) - cpu_before) * 1000 / max(figures["requests"], 1)
+        )
+        figures["load_average"] = os.getloadavg()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -77,12 +86,13 @@ def main() -> list[Result]:
     errors = figures["non_2xx"] + sum(figures["socket_errors"].values())
     details = _details(
         figures=figures,
+        alone=alone,
         rows=rows,
         built_seconds=built_seconds,
         week_statements=week_statements,
         year_statements=year_statements,
     )
-    common = {"command": COMMAND, "extra": {"wrk": figures, "rows": rows}}
+    common = {"command": COMMAND, "extra": {"wrk": figures, "wrk_2": alone, "rows": rows}}
     return [
         Result(6, "Progress API p95 latency", figures["p95_ms"], "ms", TARGET_P95_MS,
                details=details, **common),
@@ -170,10 +180,21 @@ def _wait_until_served(port: int, token: str, timeout: float = 60.0) -> None:
             time.sleep(0.2)
 
 
-def _wrk(port: int, token: str, *, seconds: int) -> dict:
+def _cpu_seconds(server: subprocess.Popen[bytes]) -> float:
+    """User + system CPU of the gunicorn workers (the master only waits)."""
+    import psutil
+
+    total = 0.0
+    for worker in psutil.Process(server.pid).children():
+        times = worker.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def _wrk(port: int, token: str, *, seconds: int, connections: int = CONNECTIONS) -> dict:
     script = Path(__file__).with_name("wrk_report.lua")
     out = subprocess.run(
-        [WRK, f"-c{CONNECTIONS}", f"-t{THREADS}", f"-d{seconds}s", "--timeout", "10s",
+        [WRK, f"-c{connections}", f"-t{THREADS}", f"-d{seconds}s", "--timeout", "10s",
          "-s", str(script), "-H", f"Authorization: Token {token}",
          f"http://127.0.0.1:{port}{PATH}"],
         capture_output=True, text=True, check=True, timeout=seconds + 60,
@@ -185,6 +206,7 @@ def _wrk(port: int, token: str, *, seconds: int) -> dict:
 def _details(
     *,
     figures: dict,
+    alone: dict,
     rows: dict,
     built_seconds: float,
     week_statements: list[str],
@@ -208,6 +230,17 @@ warm-up, bench/wrk_report.lua printing the figures. No throttle applies to this 
 | {figures["p50_ms"]:.1f} ms | {figures["p95_ms"]:.1f} ms | {figures["p99_ms"]:.1f} ms | \
 {figures["max_ms"]:.0f} ms | {figures["requests"]:,} | {figures["requests_per_second"]:.0f} | \
 {figures["non_2xx"]} | {figures["throttled_429"]} | {figures["socket_errors"]} |
+
+gunicorn workers' CPU per request during the run: {figures["worker_cpu_ms_per_request"]:.1f} ms
+(so 2 cores serve at most ~{2000 / figures["worker_cpu_ms_per_request"]:.0f} requests/s before
+PostgreSQL and wrk take their share); load average at the end: \
+{", ".join(f"{value:.1f}" for value in figures["load_average"])} (2 cores, shared with other
+benchmarks and test runs). Service time without queueing (`wrk -c2`, one connection per
+worker, {REFERENCE_SECONDS} s): p50 {alone["p50_ms"]:.1f} ms, p95 {alone["p95_ms"]:.1f} ms,
+{alone["requests_per_second"]:.0f} requests/s. With {CONNECTIONS} connections each request
+waits behind ~{CONNECTIONS // 2} others per worker (Little's law: latency = connections /
+throughput), so p95 <= {TARGET_P95_MS:.0f} ms needs >= {CONNECTIONS * 1000 / TARGET_P95_MS:.0f}
+requests/s here, i.e. <= {2000 * TARGET_P95_MS / CONNECTIONS:.1f} ms of CPU per request in all.
 
 Queries per request (CaptureQueriesContext around one in-process GET, token authentication
 included): {len(week_statements)} with {SHORT_HISTORY_DAYS} days of history,
