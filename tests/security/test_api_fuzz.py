@@ -19,7 +19,7 @@ Bound: MAX_EXAMPLES generated examples per operation, derandomized, plus schemat
 deterministic coverage phase (boundary values, missing and mistyped fields, unexpected
 methods), so CI sends the same requests every run. Measured here (2 shared cores, load
 ~10): 4,159 requests over the 49 operations (from 12 for GET me/export/ to 509 for
-PATCH me/), 2 min 31 s on SQLite.
+PATCH me/), 2 min 31 s on SQLite, 57 s on PostgreSQL.
 """
 
 from __future__ import annotations
