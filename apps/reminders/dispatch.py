@@ -169,6 +169,10 @@ def _dispatch_batch(
             members,
         )
         context = MemberContext.load(members=members, now=now)
+        # A firing bundled forward goes out now, so now must be a time the member may be
+        # reached: a 07:02 nudge is not sent at 06:58 inside quiet hours ending at 07:00.
+        # Those stay as they are (claimed but untouched) and fire at their own time.
+        upcoming = [s for s in upcoming if not context.unreachable(s.member_id, now)]
         firings: list[Firing] = []
         # Due schedules: every firing up to now. Upcoming ones (another schedule of the
         # same member, due within 5 minutes): only their next firing, sent with these.
@@ -502,18 +506,27 @@ class MemberContext:
     def zone(self, member_id: int) -> ZoneInfo:
         return ZoneInfo(self.members[member_id].profile.timezone)  # zoneinfo caches zones
 
-    def suppression(self, member_id: int, kind: str, due_at: datetime) -> str:
-        """The reason this firing must not be sent, or "" to send it."""
+    def unreachable(self, member_id: int, moment: datetime) -> str:
+        """Why nothing at all may reach this member at `moment` (inactive, paused, quiet
+        hours), or "" when a message may go out then."""
         member = self.members[member_id]
         profile = member.profile
-        zone = self.zone(member_id)
         if not member.is_active:
             return SuppressionReason.INACTIVE
-        if profile.is_paused(now=due_at):
+        if profile.is_paused(now=moment):
             return SuppressionReason.PAUSED
         quiet_start, quiet_end = profile.quiet_start, profile.quiet_end
-        if quiet_start and quiet_end and in_local_window(due_at, zone, quiet_start, quiet_end):
+        zone = self.zone(member_id)
+        if quiet_start and quiet_end and in_local_window(moment, zone, quiet_start, quiet_end):
             return SuppressionReason.QUIET_HOURS
+        return ""
+
+    def suppression(self, member_id: int, kind: str, due_at: datetime) -> str:
+        """The reason this firing must not be sent, or "" to send it."""
+        if reason := self.unreachable(member_id, due_at):
+            return reason
+        profile = self.members[member_id].profile
+        zone = self.zone(member_id)
         logged = [entry for entry in self.activities[member_id] if entry[2] <= due_at]
         today = due_at.astimezone(zone).date()
         logged_today = [entry for entry in logged if entry[2].astimezone(zone).date() == today]
