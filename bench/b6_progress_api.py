@@ -240,7 +240,7 @@ worker, {REFERENCE_SECONDS} s): p50 {alone["p50_ms"]:.1f} ms, p95 {alone["p95_ms
 {alone["requests_per_second"]:.0f} requests/s. With {CONNECTIONS} connections each request
 waits behind ~{CONNECTIONS // 2} others per worker (Little's law: latency = connections /
 throughput), so p95 <= {TARGET_P95_MS:.0f} ms needs >= {CONNECTIONS * 1000 / TARGET_P95_MS:.0f}
-requests/s here, i.e. <= {2000 * TARGET_P95_MS / CONNECTIONS:.1f} ms of CPU per request in all.
+requests/s here, i.e. <= {2 * TARGET_P95_MS / CONNECTIONS:.1f} ms of CPU per request in all.
 
 Queries per request (CaptureQueriesContext around one in-process GET, token authentication
 included): {len(week_statements)} with {SHORT_HISTORY_DAYS} days of history,
