@@ -116,6 +116,7 @@ class CareTeamView(APIView):
         request=serializers.RevokeSerializer,
         responses={204: None},
         operation_id="v1_care_team_revoke",
+        examples=[OpenApiExample("Revoke link 12", value={"id": 12}, request_only=True)],
         description="Revoke a link by id in the body (same as DELETE care-team/{id}/).",
     )
     def delete(self, request: Request) -> Response:

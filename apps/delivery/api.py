@@ -58,6 +58,13 @@ class PushSubscriptionView(APIView):
     @extend_schema(
         request=serializers.PushSubscriptionRemovalSerializer,
         responses={204: None},
+        examples=[
+            OpenApiExample(
+                "Stop pushing to this browser",
+                value={"endpoint": EXAMPLE_ENDPOINT},
+                request_only=True,
+            )
+        ],
         operation_id="v1_push_subscriptions_remove",
         description=(
             'Stop pushing to a browser. Body: `{"endpoint": "<the registered URL>"}`. '

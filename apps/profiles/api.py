@@ -66,6 +66,9 @@ class MeView(APIView):
     @extend_schema(
         request=PasswordConfirmationSerializer,
         responses={204: None},
+        examples=[
+            OpenApiExample("Erase my account", value={"password": "my-password"}, request_only=True)
+        ],
         description="Erase the account and every record about it. Needs the password.",
     )
     def delete(self, request: Request) -> Response:
