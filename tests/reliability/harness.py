@@ -359,6 +359,7 @@ class FaultRun:
         requeue_after: float,
         reclaim_after: float,
         dispatch_every: float,
+        backoff_base: float,
     ) -> None:
         self.scenario = scenario
         self.members = members
@@ -374,6 +375,7 @@ class FaultRun:
             "STRESSRELIEF_FAULT_REQUEUE_AFTER": str(requeue_after),
             "STRESSRELIEF_FAULT_RECLAIM_AFTER": str(reclaim_after),
             "STRESSRELIEF_FAULT_DISPATCH_EVERY": str(dispatch_every),
+            "STRESSRELIEF_FAULT_BACKOFF_BASE": str(backoff_base),
         }
         self.processes: dict[str, ManagedProcess] = {}
         self.vapid: dict[str, str] = {}
@@ -620,6 +622,7 @@ def fault_run(
     requeue_after: float = 15,
     reclaim_after: float = 20,
     dispatch_every: float = 2,
+    backoff_base: float = 30,
 ) -> Iterator[FaultRun]:
     """A FaultRun with its members created and its sinks running; every process it
     started is stopped when the block ends. Needs the `transactional_db` fixture (the
@@ -638,6 +641,7 @@ def fault_run(
             requeue_after=requeue_after,
             reclaim_after=reclaim_after,
             dispatch_every=dispatch_every,
+            backoff_base=backoff_base,
         )
         run.create_members_due_now()
         yield run

@@ -8,7 +8,9 @@ real clock instead of minutes. Each wait comes from an environment variable the 
 - STRESSRELIEF_FAULT_REQUEUE_AFTER: seconds before a pending nudge handed to the broker
   is handed over again (2 min);
 - STRESSRELIEF_FAULT_RECLAIM_AFTER: seconds before a nudge stuck `sending` (its worker
-  died) goes back to pending (5 min).
+  died) goes back to pending (5 min);
+- STRESSRELIEF_FAULT_BACKOFF_BASE: the first delivery retry's backoff ceiling in seconds,
+  doubling per try (30 s).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from stressrelief.settings import *  # noqa: F403
 from worker import schedule as _schedule
 
 DISPATCH_EVERY = float(os.environ.get("STRESSRELIEF_FAULT_DISPATCH_EVERY", "2"))
+DELIVERY_BACKOFF_BASE = float(os.environ.get("STRESSRELIEF_FAULT_BACKOFF_BASE", "30"))
 DISPATCH_REQUEUE_AFTER = timedelta(
     seconds=float(os.environ.get("STRESSRELIEF_FAULT_REQUEUE_AFTER", "15"))
 )
