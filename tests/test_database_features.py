@@ -41,3 +41,12 @@ def test_a_row_locked_by_one_transaction_is_skipped_by_another() -> None:
     # then it took only the unlocked row, without waiting for ours
     assert locked.worker_name == "worker-a"
     assert claimed_elsewhere == ["worker-b"]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_postgresql_sessions_run_without_jit_compilation() -> None:
+    # Benchmark 7: JIT compilation cost ~1 s of the clients list's 1.3 s main statement.
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

@@ -144,6 +144,11 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Seconds: an unreachable PostgreSQL fails fast with a clear error instead of hanging.
     _default_db["OPTIONS"].setdefault("connect_timeout", 5)
+    # No JIT compilation: our queries are short OLTP statements, and on the therapist's
+    # clients list (1,000 clients) the planner's cost estimate switched JIT on and its
+    # compilation took ~1.0 s of a 1.3 s statement (benchmark 7). A DATABASE_URL that sets
+    # `?options=...` itself keeps its own.
+    _default_db["OPTIONS"].setdefault("options", "-c jit=off")
     _default_db["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
