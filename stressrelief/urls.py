@@ -7,6 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.operations.views import healthz
 from apps.web.views import public as web_public
 
+# Unrouted /api/ paths answer in JSON like the rest of the API (apps/core/api.py).
+handler404 = "apps.core.api.not_found"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
