@@ -65,7 +65,7 @@ def bench_environment(module: str) -> dict[str, str]:
 
 def setup_django(module: str, settings_module: str = "stressrelief.settings") -> None:
     """Point this process at its bench database and the broker, then django.setup().
-    `module` is the benchmark's module name (`b1_burst_dispatch`)."""
+    `module` is the benchmark's module name (`b1_dispatch`)."""
     os.environ.update(bench_environment(module))
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     if str(ROOT) not in sys.path:

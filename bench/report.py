@@ -45,7 +45,8 @@ def write_report(*, total_seconds: float | None) -> Path:
         "",
         "Everything: `DATABASE_URL=postgresql://postgres@127.0.0.1:5432/stressrelief "
         "REDIS_URL=redis://127.0.0.1:6379/2 make bench`. One benchmark: "
-        "`.venv/bin/python -m bench b1_burst_dispatch` (same variables).",
+        "`.venv/bin/python -m bench b1_dispatch` (same variables; the document is then "
+        "rewritten from the last results of every benchmark).",
         "",
     ]
     for result in results:
