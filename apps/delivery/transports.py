@@ -118,6 +118,11 @@ def batch_loaded(key: str, load: Callable[[tuple[int, ...]], T]) -> T | None:
     return _shared.loaded[key]
 
 
+def batch_member_ids() -> tuple[int, ...]:
+    """The members of the current delivery batch; empty outside one."""
+    return _shared.member_ids if _shared.active else ()
+
+
 def shared_http_session() -> requests.Session | None:
     """The batch's HTTP session (keep-alive to each push service), or None outside one."""
     if not _shared.active:

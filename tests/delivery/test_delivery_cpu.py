@@ -1,0 +1,95 @@
+"""The CPU savings of a delivery keep what a delivery says: links resolved once per route
+are the links reverse() makes, and a batch that reads every member's prescribed stretches
+in one query still gives each member exactly their own."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.delivery import links
+from apps.delivery.services import nudge_groups_deliver
+from apps.reminders.models import NudgeKind
+from tests.careteam.test_prescribed_stretches import emailed_member, pending_nudge, prescribe
+from tests.factories import make_link, make_therapist
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("action", links.ACTIONS)
+def test_an_action_url_is_the_one_reverse_makes_and_still_verifies(action: str) -> None:
+    url = links.action_url(nudge_id=7, member_id=3, action=action)
+
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    assert url == links.absolute_url(reverse("delivery:action", kwargs={"token": token}))
+    assert links._verified(token, salt=links.ACTION_SALT, max_age=links.ACTION_LINK_MAX_AGE)
+
+
+def test_an_unsubscribe_url_is_the_one_reverse_makes() -> None:
+    url = links.unsubscribe_url(member_id=3)
+
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    assert url.endswith(reverse("delivery:unsubscribe", kwargs={"token": token}))
+
+
+@pytest.mark.parametrize("token", ["a b", "é", "%2F", "a?b"])
+def test_a_token_no_signer_makes_is_quoted_by_reverse(token: str) -> None:
+    assert links._token_path("delivery:action", token) == reverse(
+        "delivery:action", kwargs={"token": token}
+    )
+
+
+def test_a_script_prefix_is_honoured(settings) -> None:
+    from django.urls import set_script_prefix
+
+    set_script_prefix("/app/")
+    try:
+        path = links._token_path("delivery:unsubscribe", "abc:def")
+        assert path == reverse("delivery:unsubscribe", kwargs={"token": "abc:def"})
+        assert path.startswith("/app/")
+    finally:
+        set_script_prefix("/")
+
+
+def test_a_batch_reads_the_stretches_of_all_its_members_in_one_query_each_gets_their_own(
+    mailoutbox,
+) -> None:
+    # given three members nudged to stretch by email: two with their own therapist's
+    # prescriptions, one with none
+    therapist_a, therapist_b = make_therapist(), make_therapist()
+    members = [emailed_member() for _ in range(3)]
+    make_link(member=members[0], therapist=therapist_a)
+    make_link(member=members[1], therapist=therapist_b)
+    prescribe(therapist_a, members[0], name="Neck roll")
+    prescribe(therapist_b, members[1], name="Doorway chest stretch")
+    prescribe(therapist_b, members[1], name="Cat-cow")
+    nudges = [pending_nudge(member) for member in members]
+
+    # when one batch delivers them
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = nudge_groups_deliver(groups=[[nudge.pk] for nudge in nudges])
+
+    # then every member got one email, the stretches were read once for the batch
+    assert [outcome.delivered for outcome in outcomes] == [1, 1, 1]
+    stretch_queries = [q for q in queries if "careteam_prescribedstretch" in q["sql"]]
+    assert len(stretch_queries) == 1
+    # and each email lists only its recipient's stretches
+    bodies = {email.to[0]: email.body for email in mail.outbox}
+    assert "Neck roll" in bodies[members[0].email]
+    assert "Doorway chest stretch" not in bodies[members[0].email]
+    assert "Doorway chest stretch" in bodies[members[1].email]
+    assert "Cat-cow" in bodies[members[1].email]
+    assert "Neck roll" not in bodies[members[1].email]
+    assert "From your therapist" not in bodies[members[2].email]
+
+
+def test_a_batch_without_stretch_nudges_reads_no_stretches() -> None:
+    nudges = [pending_nudge(emailed_member(), NudgeKind.HYDRATION) for _ in range(3)]
+
+    with CaptureQueriesContext(connection) as queries:
+        nudge_groups_deliver(groups=[[nudge.pk] for nudge in nudges])
+
+    assert not [q for q in queries if "careteam_prescribedstretch" in q["sql"]]
