@@ -157,7 +157,7 @@ def _statement_times(statements: list[str]) -> list[str]:
     lines = []
     with connection.cursor() as cursor:
         for number, sql in enumerate(statements, 1):
-            if not sql.startswith("SELECT"):
+            if not sql.lstrip("(").startswith("SELECT"):  # a UNION starts with "("
                 continue
             cursor.execute("EXPLAIN (ANALYZE) " + sql)
             plan = [row[0] for row in cursor.fetchall()]
