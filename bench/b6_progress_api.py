@@ -3,6 +3,11 @@ served by gunicorn (2 sync workers, DJANGO_DEBUG=false) and loaded by wrk (32 co
 2 threads, 30 s) with bench/wrk_report.lua; plus the query count of one request in-process,
 for a member with 7 days of history and one with 365, which must be equal.
 
+The floor: the same server, token and wrk (15 s each) on the cheapest authenticated endpoint
+(GET /api/v1/me/: token authentication and one row) and on the unauthenticated GET /healthz.
+If even those miss the p95 target, no change to the progress endpoint can meet it on this
+stack and machine: the cost is Django + DRF + gunicorn per request, not progress.
+
 Daily volume (apps/operations/demo_history.py, the demo clients' generator): 11 nudges a
 workday and 8 a weekend day (mindfulness 1, hydration 4, stretch 2, movement 3 on workdays,
 warm-up 1), a habit log for each nudge done (70 % of them), a check-in on 80 % of days.
@@ -33,6 +38,9 @@ from bench.common import (
 
 MODULE = "b6_progress_api"
 PATH = "/api/v1/progress/"  # default period (30 days), as an app opens it
+# The floor: token authentication and one row; and no authentication (a SELECT 1, a PING).
+FLOOR_PATHS = {"me": "/api/v1/me/", "healthz": "/healthz"}
+FLOOR_SECONDS = 15
 HISTORY_DAYS = 365
 SHORT_HISTORY_DAYS = 7
 # Other members with a year of history each, so the member's rows are a small part of the
@@ -79,6 +87,13 @@ def main() -> list[Result]:
             (_cpu_seconds(server) - cpu_before) * 1000 / max(figures["requests"], 1)
         )
         figures["load_average"] = os.getloadavg()
+        floors = {}
+        for name, path in FLOOR_PATHS.items():
+            cpu_before = _cpu_seconds(server)
+            floors[name] = _wrk(port, token, seconds=FLOOR_SECONDS, path=path)
+            floors[name]["worker_cpu_ms_per_request"] = (
+                (_cpu_seconds(server) - cpu_before) * 1000 / max(floors[name]["requests"], 1)
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -91,14 +106,29 @@ def main() -> list[Result]:
         built_seconds=built_seconds,
         week_statements=week_statements,
         year_statements=year_statements,
+        floors=floors,
     )
-    common = {"command": COMMAND, "extra": {"wrk": figures, "wrk_2": alone, "rows": rows}}
+    common = {
+        "command": COMMAND,
+        "extra": {"wrk": figures, "wrk_2": alone, "rows": rows, "floors": floors},
+    }
     return [
         Result(6, "Progress API p95 latency", figures["p95_ms"], "ms", TARGET_P95_MS,
                details=details, **common),
         Result(6, "Progress API errors (non-2xx + socket)", errors, "responses", 0, **common),
         Result(6, "Progress API queries, 365-day minus 7-day history",
                len(year_statements) - len(week_statements), "queries", 0, **common),
+        *(
+            Result(6, f"Floor: GET {FLOOR_PATHS[name]} p95 latency (same server, {label})",
+                   floors[name]["p95_ms"], "ms", TARGET_P95_MS, **common)
+            for name, label in (("me", "token + one row"), ("healthz", "no authentication"))
+        ),
+        *(
+            Result(6, f"Floor: GET {FLOOR_PATHS[name]} requests/s (p95 target needs this)",
+                   floors[name]["requests_per_second"], "requests/s",
+                   CONNECTIONS * 1000 / TARGET_P95_MS, higher_is_better=True, **common)
+            for name in FLOOR_PATHS
+        ),
     ]  # fmt: skip
 
 
@@ -191,12 +221,14 @@ def _cpu_seconds(server: subprocess.Popen[bytes]) -> float:
     return total
 
 
-def _wrk(port: int, token: str, *, seconds: int, connections: int = CONNECTIONS) -> dict:
+def _wrk(
+    port: int, token: str, *, seconds: int, connections: int = CONNECTIONS, path: str = PATH
+) -> dict:
     script = Path(__file__).with_name("wrk_report.lua")
     out = subprocess.run(
         [WRK, f"-c{connections}", f"-t{THREADS}", f"-d{seconds}s", "--timeout", "10s",
          "-s", str(script), "-H", f"Authorization: Token {token}",
-         f"http://127.0.0.1:{port}{PATH}"],
+         f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout  # fmt: skip
     line = next(line for line in out.splitlines() if line.startswith("WRK_JSON "))
@@ -211,8 +243,15 @@ def _details(
     built_seconds: float,
     week_statements: list[str],
     year_statements: list[str],
+    floors: dict[str, dict],
 ) -> str:
     statements = "\n".join(f"{n}. `{sql[:160]}`" for n, sql in enumerate(year_statements, 1))
+    floor_rows = "\n".join(
+        f"| `GET {FLOOR_PATHS[name]}` | {run['p50_ms']:.1f} ms | {run['p95_ms']:.1f} ms | "
+        f"{run['p99_ms']:.1f} ms | {run['requests_per_second']:.0f} | "
+        f"{run['worker_cpu_ms_per_request']:.1f} ms | {run['non_2xx']} |"
+        for name, run in floors.items()
+    )
     return f"""
 Method: one member with {HISTORY_DAYS} days of history ({rows["nudges"]:,} nudges,
 {rows["activities"]:,} habit logs, {rows["checkins"]:,} check-ins; the demo clients' daily
@@ -247,7 +286,39 @@ included): {len(week_statements)} with {SHORT_HISTORY_DAYS} days of history,
 {len(year_statements)} with {HISTORY_DAYS}. The {HISTORY_DAYS}-day request's statements:
 
 {statements}
+
+The floor, same server and token, `wrk -c{CONNECTIONS} -t{THREADS} -d{FLOOR_SECONDS}s` each:
+
+| endpoint | p50 | p95 | p99 | requests/s | gunicorn CPU per request | non-2xx |
+|---|---|---|---|---|---|---|
+{floor_rows}
+
+{_floor_verdict(figures, floors)}
 """
+
+
+def _floor_verdict(figures: dict, floors: dict[str, dict]) -> str:
+    me = floors["me"]
+    if me["p95_ms"] <= TARGET_P95_MS:
+        return (
+            f"GET {FLOOR_PATHS['me']} meets the target ({me['p95_ms']:.1f} ms p95, "
+            f"{me['requests_per_second']:.0f} requests/s), so the stack can; the progress "
+            f"endpoint's own work ({figures['worker_cpu_ms_per_request']:.1f} ms of CPU "
+            f"against {me['worker_cpu_ms_per_request']:.1f} ms) is what misses it."
+        )
+    return (
+        f"Even GET {FLOOR_PATHS['me']} (token authentication and one row, nothing of "
+        f"progress) misses the target: p95 {me['p95_ms']:.1f} ms at "
+        f"{me['requests_per_second']:.0f} requests/s, {me['worker_cpu_ms_per_request']:.1f} ms "
+        f"of gunicorn CPU per request against the {2 * TARGET_P95_MS / CONNECTIONS:.1f} ms "
+        f"that {CONNECTIONS} connections on 2 cores allow (and GET {FLOOR_PATHS['healthz']}, "
+        f"no authentication, {floors['healthz']['p95_ms']:.1f} ms at "
+        f"{floors['healthz']['requests_per_second']:.0f} requests/s). p95 <= "
+        f"{TARGET_P95_MS:.0f} ms with {CONNECTIONS} connections is beyond Django + DRF + "
+        "gunicorn sync workers on this 2-core machine, which also runs PostgreSQL and wrk: "
+        "meeting it needs more cores, fewer connections per core, or a response cache "
+        "(whose invalidation would have to cover every write path of progress)."
+    )
 
 
 if __name__ == "__main__":
