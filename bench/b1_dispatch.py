@@ -11,7 +11,6 @@ dispatcher process of the burst.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import random
@@ -23,7 +22,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import ROOT, Result, flush_redis, reset_database, run_main, setup_django
+from bench.common import (
+    ROOT,
+    Result,
+    flush_redis,
+    nudge_ids_in_redis,
+    reset_database,
+    run_main,
+    setup_django,
+)
 
 MODULE = "b1_dispatch"
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
@@ -87,42 +94,6 @@ def dispatcher_process(due_epoch: float, out: Path) -> None:
 def next_whole_minute(*, at_least: float) -> datetime:
     moment = datetime.now(UTC) + timedelta(seconds=at_least)
     return moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
-
-
-def nudge_ids_in_redis() -> list[int]:
-    """Every integer inside the args of every message waiting in the broker's lists: the
-    delivery tasks carry only nudge ids (per member, or several members per message)."""
-    import redis
-    from django.conf import settings
-
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    found: list[int] = []
-
-    def walk(value: object) -> None:
-        if isinstance(value, bool):
-            return
-        if isinstance(value, int):
-            found.append(value)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-
-    for key in client.scan_iter():
-        if client.type(key) != b"list":
-            continue
-        for raw in client.lrange(key, 0, -1):
-            message = json.loads(raw)
-            body = message["body"]
-            if message.get("properties", {}).get("body_encoding") == "base64":
-                body = base64.b64decode(body)
-            args = json.loads(body)
-            walk(args[0] if isinstance(args, list) else args)
-            if isinstance(args, list) and len(args) > 1:
-                walk(args[1])
-    return found
 
 
 class EditLoad(threading.Thread):

@@ -35,6 +35,7 @@ from bench.common import (
     Result,
     bench_environment,
     flush_redis,
+    nudge_ids_in_redis,
     reset_database,
     run_main,
     setup_django,
@@ -243,7 +244,6 @@ def _run_dispatcher(due: datetime, schedule_file: Path) -> Run:
     from django.db import connection
 
     from apps.reminders.models import Nudge
-    from bench.b1_dispatch import nudge_ids_in_redis
 
     run = Run(design="dispatcher", due=due.timestamp(), expected=MEMBERS)
     # As docker-compose.yml runs them: beat with its default scheduler, a prefork worker

@@ -12,6 +12,7 @@ REDIS_URL at a database nothing else uses (`make bench` documents this).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import platform
@@ -172,3 +173,39 @@ def run_main(module: str, main: object) -> None:
             f"(target {'>=' if result.higher_is_better else '<='} {result.target:g}, {verdict})"
         )
     print(f"bench: results in {path.relative_to(ROOT)}")
+
+
+def nudge_ids_in_redis() -> list[int]:
+    """Every integer inside the args of every message waiting in the broker's lists: the
+    delivery tasks carry only nudge ids (per member, or several members per message)."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    found: list[int] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int):
+            found.append(value)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    for key in client.scan_iter():
+        if client.type(key) != b"list":
+            continue
+        for raw in client.lrange(key, 0, -1):
+            message = json.loads(raw)
+            body = message["body"]
+            if message.get("properties", {}).get("body_encoding") == "base64":
+                body = base64.b64decode(body)
+            args = json.loads(body)
+            walk(args[0] if isinstance(args, list) else args)
+            if isinstance(args, list) and len(args) > 1:
+                walk(args[1])
+    return found
