@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.services import member_create, therapist_create
@@ -92,4 +94,11 @@ def make_nudge(
     the history's shape is what matters to the readers under test)."""
     return Nudge.objects.create(
         member=member, kind=kind, due_at=due_at, status=status, acted_at=acted_at
+    )
+
+
+def make_pending_nudge(member: User, kind: str = "hydration") -> Nudge:
+    """A nudge the dispatcher has just handed to delivery: pending, due a minute ago."""
+    return make_nudge(
+        member=member, kind=kind, due_at=timezone.now() - timedelta(minutes=1), status="pending"
     )

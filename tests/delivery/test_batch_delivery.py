@@ -11,16 +11,15 @@ import pytest
 import urllib3.connection
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.delivery.models import DeliveryAttempt
 from apps.delivery.services import nudge_groups_deliver
-from apps.reminders.models import Nudge, NudgeKind, NudgeStatus
+from apps.reminders.models import Nudge, NudgeStatus
 from tests.delivery.push_receiver import PushReceiver
 from tests.delivery.smtp_sink import SmtpSink
 from tests.delivery.test_webpush import receiver, subscribed, vapid  # noqa: F401 - fixtures
-from tests.factories import make_member
+from tests.factories import make_member, make_pending_nudge
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +29,6 @@ def member_on(channel: str) -> User:
     member.profile.channels = [channel]
     member.profile.save(update_fields=["channels"])
     return member
-
-
-def pending_nudge(member: User, kind: str = NudgeKind.HYDRATION) -> Nudge:
-    return Nudge.objects.create(
-        member=member, kind=kind, due_at=timezone.now() - timedelta(minutes=1)
-    )
 
 
 class Counted:
@@ -56,7 +49,7 @@ def test_the_emails_of_a_batch_go_over_one_smtp_connection(
     mail_to_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given five members nudged by email
-    nudges = [pending_nudge(member_on("email")) for _ in range(5)]
+    nudges = [make_pending_nudge(member_on("email")) for _ in range(5)]
     connects = Counted(monkeypatch, smtplib.SMTP, "connect")
 
     # when one batch delivers them
@@ -75,7 +68,7 @@ def test_after_an_smtp_error_the_next_email_of_the_batch_opens_a_new_connection(
 ) -> None:
     # given three members, and a server that refuses the first message with a 421
     # (it closes the connection, as RFC 5321 says a 421 does)
-    nudges = [pending_nudge(member_on("email")) for _ in range(3)]
+    nudges = [make_pending_nudge(member_on("email")) for _ in range(3)]
     mail_to_sink.answer_next("421 4.3.2 Service not available, closing channel")
     connects = Counted(monkeypatch, smtplib.SMTP, "connect")
 
@@ -98,7 +91,7 @@ def test_the_pushes_of_a_batch_share_one_connection_and_one_vapid_token(
     members = [member_on("push") for _ in range(4)]
     for member in members:
         subscribed(member, receiver.subscribe())
-    nudges = [pending_nudge(member) for member in members]
+    nudges = [make_pending_nudge(member) for member in members]
     connects = Counted(monkeypatch, urllib3.connection.HTTPConnection, "connect")
 
     # when one batch delivers them
@@ -118,8 +111,8 @@ def test_the_pushes_of_a_batch_share_one_connection_and_one_vapid_token(
 @pytest.mark.postgresql
 def test_a_batch_costs_two_queries_plus_one_per_member(mail_to_sink: SmtpSink) -> None:
     # given 5 and then 10 members with a first try pending
-    small = [[pending_nudge(member_on("email")).pk] for _ in range(5)]
-    large = [[pending_nudge(member_on("email")).pk] for _ in range(10)]
+    small = [[make_pending_nudge(member_on("email")).pk] for _ in range(5)]
+    large = [[make_pending_nudge(member_on("email")).pk] for _ in range(10)]
 
     # when a batch delivers each
     with CaptureQueriesContext(connection) as five:
@@ -138,7 +131,7 @@ def test_a_batch_that_runs_out_of_time_hands_its_remaining_members_back_unsent(
 ) -> None:
     # given a batch of three members, and no time at all before the sweep would reclaim
     settings.DISPATCH_RECLAIM_AFTER = timedelta(0)
-    nudges = [pending_nudge(member_on("email")) for _ in range(3)]
+    nudges = [make_pending_nudge(member_on("email")) for _ in range(3)]
 
     # when the batch runs
     outcomes = nudge_groups_deliver(groups=[[nudge.pk] for nudge in nudges])

@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.reminders.models import Nudge, NudgeKind, NudgeStatus
+from apps.reminders.models import Nudge, NudgeStatus
 from tests.delivery.smtp_sink import SmtpSink
-from tests.factories import make_member
+from tests.factories import make_member, make_pending_nudge
 from worker import tasks
 
 
@@ -20,12 +19,6 @@ def member_emailed_only() -> User:
     member.profile.channels = ["email"]
     member.profile.save(update_fields=["channels"])
     return member
-
-
-def pending_nudge(member: User) -> Nudge:
-    return Nudge.objects.create(
-        member=member, kind=NudgeKind.HYDRATION, due_at=timezone.now() - timedelta(minutes=1)
-    )
 
 
 class Published:
@@ -84,7 +77,7 @@ def test_a_member_whose_email_must_be_retried_is_republished_alone_with_its_back
 ) -> None:
     # given three members in one batch, and an SMTP server that answers the second 451
     published = Published(monkeypatch)
-    first, second, third = (pending_nudge(member_emailed_only()) for _ in range(3))
+    first, second, third = (make_pending_nudge(member_emailed_only()) for _ in range(3))
     mail_to_sink.answer_next("250 2.0.0 Message accepted")
     mail_to_sink.answer_next("451 4.3.0 Try again later")
 
@@ -108,7 +101,7 @@ def test_a_member_whose_email_must_be_retried_is_republished_alone_with_its_back
 @pytest.mark.django_db
 def test_a_message_published_before_batching_is_still_delivered(mail_to_sink: SmtpSink) -> None:
     # given a pending nudge whose task was published under the old, one-member name
-    nudge = pending_nudge(member_emailed_only())
+    nudge = make_pending_nudge(member_emailed_only())
 
     # when a worker runs it
     tasks.deliver_nudges.apply(args=([nudge.pk],))
@@ -125,7 +118,7 @@ def test_a_batch_out_of_time_publishes_its_unsent_members_again_as_one_batch(
     # given a batch of three members and no time before the sweep would reclaim them
     settings.DISPATCH_RECLAIM_AFTER = timedelta(0)
     published = Published(monkeypatch)
-    first, second, third = (pending_nudge(member_emailed_only()) for _ in range(3))
+    first, second, third = (make_pending_nudge(member_emailed_only()) for _ in range(3))
 
     # when a worker runs the batch task
     tasks.deliver_nudge_batch.run([[first.pk], [second.pk], [third.pk]])
