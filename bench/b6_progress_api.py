@@ -4,7 +4,8 @@ served by gunicorn (2 sync workers, DJANGO_DEBUG=false) and loaded by wrk (32 co
 for a member with 7 days of history and one with 365, which must be equal.
 
 The floor: the same server, token and wrk (15 s each) on the cheapest authenticated endpoint
-(GET /api/v1/me/: token authentication and one row) and on the unauthenticated GET /healthz.
+(GET /api/v1/me/: token authentication, the profile row and the one-row persistent-pain
+query) and on the unauthenticated GET /healthz.
 If even those miss the p95 target, no change to the progress endpoint can meet it on this
 stack and machine: the cost is Django + DRF + gunicorn per request, not progress.
 
@@ -38,7 +39,8 @@ from bench.common import (
 
 MODULE = "b6_progress_api"
 PATH = "/api/v1/progress/"  # default period (30 days), as an app opens it
-# The floor: token authentication and one row; and no authentication (a SELECT 1, a PING).
+# The floor: token authentication, the profile and the pain flag (one row each); and no
+# authentication (a SELECT 1, a broker connection).
 FLOOR_PATHS = {"me": "/api/v1/me/", "healthz": "/healthz"}
 FLOOR_SECONDS = 15
 HISTORY_DAYS = 365
@@ -121,7 +123,7 @@ def main() -> list[Result]:
         *(
             Result(6, f"Floor: GET {FLOOR_PATHS[name]} p95 latency (same server, {label})",
                    floors[name]["p95_ms"], "ms", TARGET_P95_MS, **common)
-            for name, label in (("me", "token + one row"), ("healthz", "no authentication"))
+            for name, label in (("me", "token, profile, pain"), ("healthz", "no authentication"))
         ),
         *(
             Result(6, f"Floor: GET {FLOOR_PATHS[name]} requests/s (p95 target needs this)",
@@ -307,8 +309,8 @@ def _floor_verdict(figures: dict, floors: dict[str, dict]) -> str:
             f"against {me['worker_cpu_ms_per_request']:.1f} ms) is what misses it."
         )
     return (
-        f"Even GET {FLOOR_PATHS['me']} (token authentication and one row, nothing of "
-        f"progress) misses the target: p95 {me['p95_ms']:.1f} ms at "
+        f"Even GET {FLOOR_PATHS['me']} (token authentication, the profile and the pain "
+        f"flag, nothing of progress) misses the target: p95 {me['p95_ms']:.1f} ms at "
         f"{me['requests_per_second']:.0f} requests/s, {me['worker_cpu_ms_per_request']:.1f} ms "
         f"of gunicorn CPU per request against the {2 * TARGET_P95_MS / CONNECTIONS:.1f} ms "
         f"that {CONNECTIONS} connections on 2 cores allow (and GET {FLOOR_PATHS['healthz']}, "
