@@ -3,9 +3,11 @@ of queries (three, whatever the number of clients), for the admin's clients list
 the `clients/` API and the weekly digest.
 
 The figures follow the same definitions as figures.py and the client's own progress
-(tests compare them): 7- and 30-day adherence are counted in SQL, per client, from the
-local day that starts the client's period, so the admin can sort by them; the habit
-score, the stress and pain trends and the persistent-pain flag come from per-day rows.
+(tests compare them). The clients' query can sort and filter by 7- and 30-day adherence,
+computed in SQL per client from the local day that starts the client's period; the
+figures shown (those counts, the habit score and the last nudge acted on) come from the
+listed clients' nudges per local day, and the stress and pain trends and the
+persistent-pain flag from their check-ins per local day.
 """
 
 from __future__ import annotations
@@ -22,12 +24,9 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
-    ExpressionWrapper,
     F,
-    FilteredRelation,
     FloatField,
     Func,
-    IntegerField,
     Max,
     OuterRef,
     Q,
@@ -36,7 +35,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 
 from apps.careteam.models import CareLink
 from apps.careteam.permissions import active_links_of_therapist
@@ -153,25 +152,46 @@ def _sqlite_local_midnight(moment: str | None, zone: str | None, days_before: in
     return midnight.replace(tzinfo=None).isoformat(sep=" ")
 
 
-class OncePerClient(ExpressionWrapper):
-    """An expression of one link's and one client's own columns: left out of GROUP BY, so
-    it is computed once per client after the join is counted, not once per joined nudge
-    row (valid: the query groups by the primary keys, which determine those columns)."""
+def _adherence(*, days: int, moment: Value, zone: F) -> Case:
+    """done / expected over the client's last `days` local days up to today included, as
+    one correlated subquery (one scan of the client's nudges of those days, index
+    nudge_member_recent); NULL where the link does not share adherence, so neither sorting
+    nor filtering by it can tell the therapist anything about such a client.
 
-    def get_group_by_cols(self) -> list:
-        return []
-
-
-def _ratio(done: str, expected: str) -> OncePerClient:
-    """done / expected; NULL where the link does not share adherence, so neither sorting
-    nor filtering by it can tell the therapist anything about such a client."""
-    return OncePerClient(
-        Case(
-            When(share_adherence=False, then=Value(None)),
-            When(**{f"{expected}__gt": 0}, then=Cast(done, FloatField()) / F(expected)),
-            default=Value(0.0),
-            output_field=FloatField(),
-        ),
+    Why one subquery for the ratio, and no counts beside it: the counts are read from the
+    per-day rows of the page (_daily_figures), and a ratio over two count subqueries
+    evaluated each of them 2-3 times per client (PostgreSQL does not share a repeated
+    subquery), the 30 days as a join grouped by every selected column: 5 subqueries
+    and a 300,000-row sort, ~400 ms (EXPLAIN ANALYZE, 1,000 clients, 2-core machine at load 5)
+    before, ~65 ms now; sorted by the 30-day ratio ~130 ms (issue 7, benchmark 7).
+    """
+    nudges = (
+        Nudge.objects.filter(
+            member=OuterRef("member"),
+            due_at__gte=LocalMidnight(moment, OuterRef(zone.name), days_before=days - 1),
+            # Nothing after today: the dispatcher sends up to 5 minutes early, so a nudge
+            # of tomorrow can exist at 23:57.
+            due_at__lt=LocalMidnight(moment, OuterRef(zone.name), days_before=-1),
+        )
+        .order_by()
+        .values("member")
+        .annotate(
+            done=Count("id", filter=Q(status="done")),
+            expected=Count("id", filter=Q(status__in=EXPECTED_STATUSES)),
+        )
+        .annotate(
+            ratio=Case(
+                When(expected__gt=0, then=Cast("done", FloatField()) / F("expected")),
+                default=Value(0.0),
+                output_field=FloatField(),
+            )
+        )
+        .values("ratio")
+    )
+    return Case(
+        When(share_adherence=False, then=Value(None)),
+        # No nudge at all in the period: no group, no row.
+        default=Coalesce(Subquery(nudges, output_field=FloatField()), Value(0.0)),
         output_field=FloatField(),
     )
 
@@ -179,57 +199,24 @@ def _ratio(done: str, expected: str) -> OncePerClient:
 def clients_with_adherence(
     *, therapist: User, now: datetime, model: type[CareLink] = CareLink
 ) -> QuerySet[CareLink]:
-    """The therapist's active links, each annotated with the client's 7- and 30-day nudge
-    counts and adherence (sortable, filterable) and their latest activity moments.
+    """The therapist's active links, each with the client's user and profile, sortable and
+    filterable by `adherence_7d` and `adherence_30d` (aliases: computed only where a sort
+    or a filter names them), and annotated with their latest activity moments.
 
-    The counts are annotated whatever the link shares, but ClientOverview reads them only
-    when `share_adherence` is on, and the sortable ratios are NULL otherwise.
+    The ratios are NULL where the link does not share adherence. The figures shown
+    (counts, ratios, habit score) come from client_overviews, which reads the nudges of
+    the listed clients per day.
     """
     links = active_links_of_therapist(therapist=therapist, model=model)
     zone = F("member__profile__timezone")
     moment = Value(now, output_field=DateTimeField())
-    # A nudge counts on its local day, from the client's last 30 (or 7) local days up to
-    # today included and nothing later (the dispatcher sends up to 5 minutes early, so a
-    # nudge of tomorrow can exist at 23:57). The join reads exactly the 30 days, the
-    # bounds computed once per client (index nudge_member_recent).
-    tomorrow = LocalMidnight(moment, zone, days_before=-1)
-    recent_nudges = FilteredRelation(
-        "member__nudges",
-        condition=Q(member__nudges__due_at__gte=LocalMidnight(moment, zone, days_before=29))
-        & Q(member__nudges__due_at__lt=tomorrow),
-    )
-
-    def last_7_days(*, statuses: list[str]) -> OncePerClient:
-        # A count per client, its bounds computed once (COUNT as a plain function: one
-        # row, 0 when there is none, and no GROUP BY in the subquery).
-        counted = (
-            Nudge.objects.filter(
-                member=OuterRef("member"),
-                status__in=statuses,
-                due_at__gte=LocalMidnight(moment, OuterRef(zone.name), days_before=6),
-                due_at__lt=LocalMidnight(moment, OuterRef(zone.name), days_before=-1),
-            )
-            .order_by()
-            .annotate(number=Func("id", function="COUNT"))
-            .values("number")
-        )
-        return OncePerClient(Subquery(counted), output_field=IntegerField())
-
     return (
         links.select_related("member", "member__profile")
-        .annotate(recent_nudges=recent_nudges)
-        .annotate(
-            done_7d=last_7_days(statuses=["done"]),
-            expected_7d=last_7_days(statuses=EXPECTED_STATUSES),
-            done_30d=Count("recent_nudges", filter=Q(recent_nudges__status="done")),
-            expected_30d=Count(
-                "recent_nudges", filter=Q(recent_nudges__status__in=EXPECTED_STATUSES)
-            ),
-            last_acted_at=Max("recent_nudges__acted_at"),
+        .alias(
+            adherence_7d=_adherence(days=7, moment=moment, zone=zone),
+            adherence_30d=_adherence(days=30, moment=moment, zone=zone),
         )
         .annotate(
-            adherence_7d=_ratio("done_7d", "expected_7d"),
-            adherence_30d=_ratio("done_30d", "expected_30d"),
             last_logged_at=Subquery(
                 Activity.objects.filter(member=OuterRef("member"), recorded_at__lte=now)
                 .order_by("-recorded_at")
@@ -264,12 +251,9 @@ def client_overviews(
         if client.shares_adherence
     }
     checkin_ids = [m for m, client in clients.items() if client.shares_checkins]
-    for member_id, daily in _daily_tallies(zones=adherence_zones, now=now).items():
-        client = clients[member_id]
-        today = _local_today(now, client.member.profile.timezone)
-        # Days after the client's today (nudges sent a few minutes early) do not count yet.
-        past = {day: tally for day, tally in daily.items() if day <= today}
-        client.habit_score = figures.habit_score(past, today=today)
+    daily = _daily_figures(zones=adherence_zones, now=now)
+    for member_id, zone in adherence_zones.items():
+        _add_adherence(clients[member_id], daily.get(member_id, {}), now=now, zone=zone)
     _add_symptoms(clients, member_ids=checkin_ids, now=now)
     for client in clients.values():
         client.reasons = attention_reasons(client, now=now)
@@ -285,9 +269,7 @@ def _overview(link: CareLink) -> ClientOverview:
     )
     moments = []
     if client.shares_adherence:
-        client.done_7d, client.expected_7d = link.done_7d, link.expected_7d
-        client.done_30d, client.expected_30d = link.done_30d, link.expected_30d
-        moments += [link.last_acted_at, link.last_logged_at]
+        moments.append(link.last_logged_at)  # the last nudge acted on: _add_adherence
     if client.shares_checkins:
         client.latest_pain = link.latest_pain
         client.latest_checkin_at = link.last_checkin_at
@@ -297,15 +279,55 @@ def _overview(link: CareLink) -> ClientOverview:
     return client
 
 
-def _daily_tallies(*, zones: dict[int, str], now: datetime) -> dict[int, dict[date, Tally]]:
+@dataclass
+class _Day:
+    """One client's nudges of one local day: what the score and the counts read."""
+
+    tally: Tally
+    last_acted_at: datetime | None
+
+
+def _add_adherence(
+    client: ClientOverview, daily: dict[date, _Day], *, now: datetime, zone: str
+) -> None:
+    """The 7- and 30-day counts, the habit score and the last nudge acted on, from the
+    client's days up to their today (days after it, nudges sent a few minutes early, do
+    not count yet): the same local days as the adherence_7d/30d sort keys."""
+    today = _local_today(now, zone)
+    week_start = today - timedelta(days=6)
+    month_start = today - timedelta(days=29)
+    past: dict[date, Tally] = {}
+    last_acted_at = client.last_activity_at
+    for day, figures_of_day in daily.items():
+        if day > today:
+            continue
+        tally = past[day] = figures_of_day.tally
+        if day < month_start:
+            continue
+        client.done_30d += tally.done
+        client.expected_30d += tally.sent
+        if day >= week_start:
+            client.done_7d += tally.done
+            client.expected_7d += tally.sent
+        acted = figures_of_day.last_acted_at
+        if acted is not None and (last_acted_at is None or acted > last_acted_at):
+            last_acted_at = acted
+    client.last_activity_at = last_acted_at
+    client.habit_score = figures.habit_score(past, today=today)
+
+
+def _daily_figures(*, zones: dict[int, str], now: datetime) -> dict[int, dict[date, _Day]]:
     """Per client (`zones`: member id to IANA zone) and local day, over the habit score's
-    lookback: the nudges acted on and those that could have been (all the score reads).
+    lookback (which covers the 30-day adherence too): the nudges acted on, those that
+    could have been, and the last moment one was acted on.
 
     One statement, a UNION ALL branch per zone with the zone as a constant. Why not
     LocalDate(due_at, member__profile__timezone): that joined every one of 1,000 clients'
     ~300 nudges to the user and profile rows for its zone and grouped by status too,
     ~87,000 groups spilled to disk, 250 ms a page on the 2-core benchmark machine
     (issue 7, benchmark 7); without the joins and the status, 30,000 groups in memory.
+    Every status is read (no filter): a nudge acted on and then sent again still counts
+    as the client's last activity.
     """
     if not zones:
         return {}
@@ -316,28 +338,29 @@ def _daily_tallies(*, zones: dict[int, str], now: datetime) -> dict[int, dict[da
         members_of_zone[zone].append(member_id)
     branches = [
         Nudge.objects.filter(
-            member_id__in=member_ids,
-            due_at__gte=since,
-            due_at__lt=now + timedelta(days=1),
-            status__in=figures.COUNTED_STATUSES,
+            member_id__in=member_ids, due_at__gte=since, due_at__lt=now + timedelta(days=1)
         )
         .annotate(day=LocalDate("due_at", Value(zone)))
         .values("member_id", "day")
         .annotate(
             done=Count("id", filter=Q(status="done")),
             expected=Count("id", filter=Q(status__in=EXPECTED_STATUSES)),
+            last_acted_at=Max("acted_at"),
         )
         .order_by()
         for zone, member_ids in sorted(members_of_zone.items())
     ]
     rows = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
-    daily: dict[int, dict[date, Tally]] = defaultdict(dict)
+    daily: dict[int, dict[date, _Day]] = defaultdict(dict)
     for row in rows:
-        day = row["day"]
-        if isinstance(day, str):  # SQLite: a compound SELECT loses the column's type
+        day, acted = row["day"], row["last_acted_at"]
+        if isinstance(day, str):  # SQLite: a compound SELECT loses the columns' types
             day = date.fromisoformat(day)
+        if isinstance(acted, str):
+            acted = datetime.fromisoformat(acted).replace(tzinfo=UTC)
         # Sent minus suppressed is what a Tally calls expected: the score reads no more.
-        daily[row["member_id"]][day] = Tally(sent=row["expected"], done=row["done"])
+        tally = Tally(sent=row["expected"], done=row["done"])
+        daily[row["member_id"]][day] = _Day(tally=tally, last_acted_at=acted)
     return daily
 
 

@@ -97,6 +97,29 @@ def test_a_nudge_of_tomorrow_sent_early_counts_nowhere_yet() -> None:
     assert listed.habit_score == own.overall.habit_score == 1.0
 
 
+def test_the_last_nudge_acted_on_in_30_days_is_the_clients_last_activity() -> None:
+    therapist = make_therapist()
+    recent, long_ago, snoozed = make_member(), make_member(), make_member()
+    for member in (recent, long_ago, snoozed):
+        make_link(member=member, therapist=therapist, checkins=False)
+    acted = NOW - timedelta(days=3)
+    make_nudge(member=recent, due_at=acted - timedelta(minutes=5), status="done", acted_at=acted)
+    old = NOW - timedelta(days=40)
+    make_nudge(member=long_ago, due_at=old, status="done", acted_at=old)
+    # Snoozed an hour ago and due again: pending, but the client did act on it.
+    make_nudge(
+        member=snoozed, due_at=NOW - timedelta(hours=2), status="pending",
+        acted_at=NOW - timedelta(hours=1),
+    )  # fmt: skip
+
+    listed = {c.member.pk: c for c in client_overviews(therapist=therapist, now=NOW)}
+
+    assert listed[recent.pk].last_activity_at == acted
+    assert listed[long_ago.pk].last_activity_at is None
+    assert listed[snoozed.pk].last_activity_at == NOW - timedelta(hours=1)
+    assert (listed[snoozed.pk].done_7d, listed[snoozed.pk].expected_7d) == (0, 0)
+
+
 def test_the_persistent_pain_flag_in_the_list_matches_the_full_rule() -> None:
     therapist = make_therapist()
     cases = {}

@@ -159,6 +159,23 @@ def test_the_list_sorts_by_adherence(client, practice) -> None:
     assert descending[len(descending) - 1].member.email == "ben@example.org"
 
 
+def test_the_list_sorts_by_30_day_adherence_apart_from_the_7_day_one(client, practice) -> None:
+    # given: Anna missed three nudges three weeks ago (1 of 4 in 30 days, 1 of 1 in 7)
+    anna = practice["links"]["anna"].member
+    for _ in range(3):
+        make_nudge(member=anna, due_at=timezone.now() - timedelta(days=20), status="sent")
+    client.force_login(practice["therapist"])
+
+    # when: sorted by the 7-day column (3), then by the 30-day one (4)
+    by_week = client.get(CLIENTS, {"o": "3"}).context["cl"].result_list
+    by_month = client.get(CLIENTS, {"o": "4"}).context["cl"].result_list
+
+    # then
+    assert by_week[0].member.email == "ben@example.org"  # 1 of 3
+    assert by_month[0].member.email == "anna@example.org"  # 1 of 4
+    assert by_month[0].overview.adherence_30d == 0.25
+
+
 def test_search_by_name_or_email(client, practice) -> None:
     client.force_login(practice["therapist"])
 
