@@ -43,6 +43,7 @@ from apps.delivery.models import PushSubscription
 from apps.delivery.transports import (
     SendResult,
     batch_loaded,
+    http_session,
     register,
     shared_http_session,
 )
@@ -101,7 +102,7 @@ class WebPushTransport:
         # One session: several subscriptions often share a push service (one connection);
         # in a delivery batch, the batch's session, kept alive across members.
         shared = shared_http_session()
-        with nullcontext(shared) if shared is not None else requests.Session() as session:
+        with nullcontext(shared) if shared is not None else http_session() as session:
             outcomes = [
                 _push_to(subscription, payload, headers=headers, signer=signer, session=session)
                 for subscription in subscriptions

@@ -209,8 +209,12 @@ class SmtpSink:
 
     def _take_hold(self) -> bool:
         with self._lock:
+            if self._hold_after is None:
+                # Not counting then: a count per message made the sink quadratic (bench 5's
+                # 10,000 emails: 50 million checks, ~0.4 ms of sink CPU per delivery).
+                return False
             accepted = sum(1 for mail in self._received if mail.accepted)
-            if self._hold_after is not None and accepted >= self._hold_after:
+            if accepted >= self._hold_after:
                 if not self._hold_every:
                     self._hold_after = None
                 return True

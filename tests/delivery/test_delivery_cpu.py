@@ -4,6 +4,10 @@ in one query still gives each member exactly their own."""
 
 from __future__ import annotations
 
+import os
+import random
+import string
+
 import pytest
 from django.core import mail
 from django.db import connection
@@ -93,3 +97,71 @@ def test_a_batch_without_stretch_nudges_reads_no_stretches() -> None:
         nudge_groups_deliver(groups=[[nudge.pk] for nudge in nudges])
 
     assert not [q for q in queries if "careteam_prescribedstretch" in q["sql"]]
+
+
+# --- The email's bytes: short headers written as they are ----------------------------------
+def test_the_short_header_shortcut_folds_every_header_as_compat32_does() -> None:
+    # given random headers: short and long, spaces, tabs, punctuation, empty values
+    from email._policybase import compat32
+
+    from apps.delivery.transports import SHORT_HEADERS_AS_THEY_ARE
+
+    rng = random.Random(8058)
+    alphabet = string.ascii_letters + string.digits + '  \t<>@.:;,="()-_/'
+    for _ in range(20_000):
+        name = rng.choice(["Subject", "To", "From", "Message-ID", "List-Unsubscribe", "X-A"])
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90)))
+        for linesep in ("\n", "\r\n"):
+            # then the shortcut gives compat32's bytes for each
+            expected = compat32.clone(linesep=linesep).fold_binary(name, value)
+            got = SHORT_HEADERS_AS_THEY_ARE.clone(linesep=linesep).fold_binary(name, value)
+            assert got == expected, (name, value)
+
+
+def test_a_nudge_email_is_the_same_bytes_as_with_djangos_own_policy(mailoutbox, settings) -> None:
+    # given a member nudged by email, with a non-ASCII name in the sender
+    settings.DEFAULT_FROM_EMAIL = "Stréss relief <nudges@stressrelief.example>"
+    nudge = pending_nudge(emailed_member(), NudgeKind.HYDRATION)
+
+    # when it is delivered
+    nudge_groups_deliver(groups=[[nudge.pk]])
+
+    # then the message serialises to exactly what compat32 makes of it
+    from email._policybase import compat32
+
+    from apps.delivery.transports import SHORT_HEADERS_AS_THEY_ARE
+
+    (email,) = mailoutbox
+    built = email.message()
+    assert built.policy is SHORT_HEADERS_AS_THEY_ARE
+    fast = built.as_bytes(linesep="\r\n")
+    built.policy = compat32
+    assert fast == built.as_bytes(linesep="\r\n")
+    assert f"Message-ID: <nudge-{nudge.pk}@".encode() in fast
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in fast
+
+
+# --- The push session reads the environment once -----------------------------------------
+def test_a_ca_bundle_variable_alone_is_read_once_into_the_session(monkeypatch) -> None:
+    from apps.delivery.transports import PROXY_VARIABLES, http_session
+
+    for name in list(os.environ):
+        if name.lower() in PROXY_VARIABLES:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/bundle.pem")
+
+    session = http_session()
+
+    assert session.trust_env is False
+    assert session.verify == "/etc/ssl/certs/bundle.pem"
+
+
+def test_a_proxy_variable_keeps_requests_reading_the_environment(monkeypatch) -> None:
+    from apps.delivery.transports import http_session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+
+    session = http_session()
+
+    assert session.trust_env is True
+    assert session.verify is True
