@@ -113,6 +113,15 @@ LIST_FIELDS = (
 )
 
 
+_ID_PLACEHOLDER = "client-id-placeholder"
+
+
+class _IdPlaceholder:
+    """Stands for a row in ChangeList.url_for_result, which reads its primary key."""
+
+    pk = id = _ID_PLACEHOLDER
+
+
 class ClientChangeList(ChangeList):
     """Reads the filtered, searched, sorted rows in one query and pages them in Python:
     a therapist's clients fit in memory (list_max_show_all), and Django's paginator would
@@ -138,6 +147,13 @@ class ClientChangeList(ChangeList):
         overviews = _overviews(request, links=list(self.result_list))
         for link in self.result_list:
             link.overview = overviews[link.pk]
+
+    def url_for_result(self, result: Client) -> str:
+        # One reverse() a request, not one a row: 1,000 rows of `?all=` spent 22 ms of CPU in
+        # it. The pattern takes any path segment as the id, and the id is an integer.
+        if not hasattr(self, "_change_url"):
+            self._change_url = super().url_for_result(_IdPlaceholder())
+        return self._change_url.replace(_ID_PLACEHOLDER, str(result.pk), 1)
 
 
 @admin.register(Client)
