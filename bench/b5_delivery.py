@@ -24,11 +24,13 @@ import itertools
 import multiprocessing
 import multiprocessing.connection
 import os
+import secrets
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from bench.common import ROOT, Result, flush_redis, reset_database, run_main, setup_django
@@ -233,7 +235,8 @@ def _sample(process: subprocess.Popen[str], samples: Samples, stop: threading.Ev
 
 
 def _cpu_seconds(worker_pid: int, sinks_pid: int) -> dict[str, float]:
-    """user + system CPU seconds of the worker (parent and pool) and of the sinks."""
+    """user + system CPU seconds of the worker (parent and pool; user and system apart), of
+    the sinks, of PostgreSQL and of the Redis server (shared with whatever else uses them)."""
     import psutil
 
     def used(process: psutil.Process) -> float:
@@ -241,10 +244,32 @@ def _cpu_seconds(worker_pid: int, sinks_pid: int) -> dict[str, float]:
         return times.user + times.system
 
     worker = psutil.Process(worker_pid)
-    return {
-        "worker": used(worker) + sum(used(child) for child in worker.children(recursive=True)),
+    pool = worker.children(recursive=True)
+    user = sum(p.cpu_times().user for p in [worker, *pool])
+    system = sum(p.cpu_times().system for p in [worker, *pool])
+    figures = {
+        "worker": user + system,
+        "worker_user": user,
+        "worker_system": system,
+        "worker_parent": used(worker),
         "sinks": used(psutil.Process(sinks_pid)),
     }
+    # A backend that exits (a connection closed) leaves its CPU in the postmaster's children
+    # times. So: the postmaster, its live children and its reaped ones; every database on
+    # the server, ours and others'.
+    for process in psutil.process_iter(["name", "cmdline"]):
+        with suppress(psutil.Error):
+            if process.info["name"] == "postgres" and "-D" in (process.info["cmdline"] or []):
+                times = process.cpu_times()
+                figures["postgres"] = (
+                    used(process) + times.children_user + times.children_system
+                    + sum(used(child) for child in process.children())
+                )  # fmt: skip
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "redis-server":
+            with suppress(psutil.Error):
+                figures["redis"] = used(process)
+    return figures
 
 
 def _settled_count() -> int:
@@ -278,6 +303,11 @@ def main() -> list[Result]:
         VAPID_SUBJECT=SUBJECT,
         WEBPUSH_ALLOW_INSECURE_ENDPOINTS="true",
         PYTHONUNBUFFERED="1",
+        # The worker as in production: with DEBUG on (the one-machine default) Django keeps
+        # a log of every query, with its SQL text, in the worker (CursorDebugWrapper).
+        # Production then needs a secret key.
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
     )
     worker, worker_lines = _start_worker(environment)
     samples = Samples()
@@ -364,9 +394,14 @@ def _results(
     pushes = int(counts["pushes_delivered"])  # type: ignore[arg-type]
     duplicates = int(counts["email_duplicates"]) + int(counts["push_duplicates"])  # type: ignore[arg-type]
     errors = [line for line in worker_lines if "ERROR" in line or "Traceback" in line]
-    cpu = {name: samples.cpu_end[name] - samples.cpu_start[name] for name in samples.cpu_end}
-    worker_ms = cpu["worker"] / max(settled, 1) * 1000
-    sinks_ms = cpu["sinks"] / max(settled, 1) * 1000
+    # A backend that connected during the run counts from zero.
+    start = samples.cpu_start
+    cpu = {name: end - start.get(name, 0.0) for name, end in samples.cpu_end.items()}
+    per_delivery = {name: seconds / max(settled, 1) * 1000 for name, seconds in cpu.items()}
+    worker_ms, sinks_ms = per_delivery["worker"], per_delivery["sinks"]
+    postgres_ms = per_delivery.get("postgres", 0.0)
+    redis_ms = per_delivery.get("redis", 0.0)
+    total_ms = worker_ms + sinks_ms + postgres_ms + redis_ms
     cores = os.cpu_count() or 1
     ceiling = cores / ((worker_ms + sinks_ms) / 1000) if worker_ms + sinks_ms else 0.0
     details = f"""
@@ -387,9 +422,13 @@ message). Published with `enqueue_deliveries` ({(enqueued - started) * 1000:.0f}
   samples, {last / 2**20:.0f} MiB in the last 20 %: {rss_change:+.1f} %
 - queue (waiting + unacked) empty {empty_after:.1f} s after the last publish (inf: not
   within 60 s of the last nudge settling)
-- CPU per delivery: worker (parent + pool) {worker_ms:.1f} ms, sinks {sinks_ms:.1f} ms; on
-  {cores} cores that work alone would allow ~{ceiling:,.0f} deliveries/s (the machine is
-  shared, load average {os.getloadavg()[0]:.1f} at the end: the wall-clock rate is what is left)
+- CPU per delivery: worker (parent + pool) {worker_ms:.2f} ms (user
+  {per_delivery["worker_user"]:.2f}, system {per_delivery["worker_system"]:.2f}; the parent
+  {per_delivery["worker_parent"]:.2f}), sinks {sinks_ms:.2f} ms; on {cores} cores that work
+  alone would allow ~{ceiling:,.0f} deliveries/s (the machine is shared, load average
+  {os.getloadavg()[0]:.1f} at the end: the wall-clock rate is what is left). Besides: PostgreSQL
+  {postgres_ms:.2f} ms, the Redis server {redis_ms:.2f} ms (both serve every client on the
+  machine: on a shared machine an upper bound); all four: {total_ms:.2f} ms
 - worker errors logged: {len(errors)}
 """
     details += METHOD
@@ -401,7 +440,15 @@ message). Published with `enqueue_deliveries` ({(enqueued - started) * 1000:.0f}
         "publish_ms": (enqueued - started) * 1000,
         "sustained_per_s": sustained,
         "worker_errors": errors[:5],
-        "cpu_ms_per_delivery": {"worker": worker_ms, "sinks": sinks_ms},
+        "cpu_ms_per_delivery": {
+            "worker": worker_ms,
+            "worker_user": per_delivery["worker_user"],
+            "worker_system": per_delivery["worker_system"],
+            "worker_parent": per_delivery["worker_parent"],
+            "sinks": sinks_ms,
+            "postgres": postgres_ms,
+            "redis": redis_ms,
+        },
         "cpu_bound_ceiling_per_s": ceiling,
     }
     return [
