@@ -23,10 +23,12 @@ from django.db.models import (
     Avg,
     Case,
     Count,
+    DateField,
     DateTimeField,
     F,
     FloatField,
     Func,
+    IntegerField,
     Max,
     OuterRef,
     Q,
@@ -201,11 +203,11 @@ def clients_with_adherence(
 ) -> QuerySet[CareLink]:
     """The therapist's active links, each with the client's user and profile, sortable and
     filterable by `adherence_7d` and `adherence_30d` (aliases: computed only where a sort
-    or a filter names them), and annotated with their latest activity moments.
+    or a filter names them), and annotated with the latest check-in and its pain.
 
     The ratios are NULL where the link does not share adherence. The figures shown
-    (counts, ratios, habit score) come from client_overviews, which reads the nudges of
-    the listed clients per day.
+    (counts, ratios, habit score, the last nudge acted on and habit logged) come from
+    client_overviews, which reads them for the listed clients only (_daily_figures).
     """
     links = active_links_of_therapist(therapist=therapist, model=model)
     zone = F("member__profile__timezone")
@@ -217,11 +219,6 @@ def clients_with_adherence(
             adherence_30d=_adherence(days=30, moment=moment, zone=zone),
         )
         .annotate(
-            last_logged_at=Subquery(
-                Activity.objects.filter(member=OuterRef("member"), recorded_at__lte=now)
-                .order_by("-recorded_at")
-                .values("recorded_at")[:1]
-            ),
             last_checkin_at=Subquery(
                 CheckIn.objects.filter(member=OuterRef("member"), recorded_at__lte=now)
                 .order_by("-recorded_at", "-id")
@@ -251,9 +248,15 @@ def client_overviews(
         if client.shares_adherence
     }
     checkin_ids = [m for m, client in clients.items() if client.shares_checkins]
-    daily = _daily_figures(zones=adherence_zones, now=now)
+    daily, last_logged = _daily_figures(zones=adherence_zones, now=now)
     for member_id, zone in adherence_zones.items():
-        _add_adherence(clients[member_id], daily.get(member_id, {}), now=now, zone=zone)
+        client = clients[member_id]
+        logged = last_logged.get(member_id)
+        if logged is not None and (
+            client.last_activity_at is None or logged > client.last_activity_at
+        ):
+            client.last_activity_at = logged
+        _add_adherence(client, daily.get(member_id, {}), now=now, zone=zone)
     _add_symptoms(clients, member_ids=checkin_ids, now=now)
     for client in clients.values():
         client.reasons = attention_reasons(client, now=now)
@@ -267,15 +270,10 @@ def _overview(link: CareLink) -> ClientOverview:
         shares_checkins=link.share_checkins,
         member_since=link.member.date_joined,
     )
-    moments = []
-    if client.shares_adherence:
-        moments.append(link.last_logged_at)  # the last nudge acted on: _add_adherence
+    # The last habit logged and nudge acted on (adherence) are added by client_overviews.
     if client.shares_checkins:
         client.latest_pain = link.latest_pain
-        client.latest_checkin_at = link.last_checkin_at
-        moments.append(link.last_checkin_at)
-    present = [moment for moment in moments if moment is not None]
-    client.last_activity_at = max(present) if present else None
+        client.latest_checkin_at = client.last_activity_at = link.last_checkin_at
     return client
 
 
@@ -316,10 +314,13 @@ def _add_adherence(
     client.habit_score = figures.habit_score(past, today=today)
 
 
-def _daily_figures(*, zones: dict[int, str], now: datetime) -> dict[int, dict[date, _Day]]:
+def _daily_figures(
+    *, zones: dict[int, str], now: datetime
+) -> tuple[dict[int, dict[date, _Day]], dict[int, datetime]]:
     """Per client (`zones`: member id to IANA zone) and local day, over the habit score's
     lookback (which covers the 30-day adherence too): the nudges acted on, those that
-    could have been, and the last moment one was acted on.
+    could have been, and the last moment one was acted on; and per client, the moment of
+    the last habit logged up to `now`.
 
     One statement, a UNION ALL branch per zone with the zone as a constant. Why not
     LocalDate(due_at, member__profile__timezone): that joined every one of 1,000 clients'
@@ -328,9 +329,13 @@ def _daily_figures(*, zones: dict[int, str], now: datetime) -> dict[int, dict[da
     (issue 7, benchmark 7); without the joins and the status, 30,000 groups in memory.
     Every status is read (no filter): a nudge acted on and then sent again still counts
     as the client's last activity.
+
+    The last habit logged is one more branch of the same statement (its day NULL): as a
+    subquery per link of clients_with_adherence it was read for all 1,000 clients to
+    show 100 of them, ~30 ms of the list's query (no index on (member, recorded_at)).
     """
     if not zones:
-        return {}
+        return {}, {}
     # One day more than the lookback in UTC covers every zone's local days.
     since = now - timedelta(days=figures.HABIT_SCORE_LOOKBACK_DAYS + 1)
     members_of_zone: dict[str, list[int]] = defaultdict(list)
@@ -347,21 +352,39 @@ def _daily_figures(*, zones: dict[int, str], now: datetime) -> dict[int, dict[da
             expected=Count("id", filter=Q(status__in=EXPECTED_STATUSES)),
             last_acted_at=Max("acted_at"),
         )
+        .values_list("member_id", "day", "done", "expected", "last_acted_at")
         .order_by()
         for zone, member_ids in sorted(members_of_zone.items())
     ]
-    rows = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+    # The same columns in the same order (annotations after the member): a UNION pairs
+    # them by position.
+    logged = (
+        Activity.objects.filter(member_id__in=list(zones), recorded_at__lte=now)
+        .values("member_id")
+        .annotate(
+            day=Value(None, output_field=DateField()),
+            done=Value(0, output_field=IntegerField()),
+            expected=Value(0, output_field=IntegerField()),
+            last_acted_at=Max("recorded_at"),
+        )
+        .values_list("member_id", "day", "done", "expected", "last_acted_at")
+        .order_by()
+    )
+    rows = branches[0].union(*branches[1:], logged, all=True)
     daily: dict[int, dict[date, _Day]] = defaultdict(dict)
-    for row in rows:
-        day, acted = row["day"], row["last_acted_at"]
-        if isinstance(day, str):  # SQLite: a compound SELECT loses the columns' types
-            day = date.fromisoformat(day)
-        if isinstance(acted, str):
+    last_logged: dict[int, datetime] = {}
+    for member_id, day, done, expected, acted in rows:
+        if isinstance(acted, str):  # SQLite: a compound SELECT loses the columns' types
             acted = datetime.fromisoformat(acted).replace(tzinfo=UTC)
+        if day is None:
+            if acted is not None:
+                last_logged[member_id] = acted
+            continue
+        if isinstance(day, str):
+            day = date.fromisoformat(day)
         # Sent minus suppressed is what a Tally calls expected: the score reads no more.
-        tally = Tally(sent=row["expected"], done=row["done"])
-        daily[row["member_id"]][day] = _Day(tally=tally, last_acted_at=acted)
-    return daily
+        daily[member_id][day] = _Day(tally=Tally(sent=expected, done=done), last_acted_at=acted)
+    return daily, last_logged
 
 
 def _add_symptoms(

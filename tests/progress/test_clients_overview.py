@@ -21,7 +21,14 @@ from apps.progress.overview import client_overviews
 from apps.progress.selectors import progress_for_member
 from apps.reminders.models import Nudge
 from apps.tracking.models import CheckIn
-from tests.factories import make_checkin, make_link, make_member, make_nudge, make_therapist
+from tests.factories import (
+    make_activity,
+    make_checkin,
+    make_link,
+    make_member,
+    make_nudge,
+    make_therapist,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +125,22 @@ def test_the_last_nudge_acted_on_in_30_days_is_the_clients_last_activity() -> No
     assert listed[long_ago.pk].last_activity_at is None
     assert listed[snoozed.pk].last_activity_at == NOW - timedelta(hours=1)
     assert (listed[snoozed.pk].done_7d, listed[snoozed.pk].expected_7d) == (0, 0)
+
+
+def test_the_last_habit_logged_up_to_now_is_the_clients_last_activity() -> None:
+    therapist = make_therapist()
+    logger, private = make_member(), make_member()
+    make_link(member=logger, therapist=therapist, checkins=False)
+    make_link(member=private, therapist=therapist, adherence=False, checkins=False)
+    for member in (logger, private):
+        make_activity(member=member, kind="hydration", recorded_at=NOW - timedelta(hours=5))
+        make_activity(member=member, recorded_at=NOW - timedelta(hours=30))
+    make_activity(member=logger, recorded_at=NOW + timedelta(hours=1))  # after `now`
+
+    listed = {c.member.pk: c for c in client_overviews(therapist=therapist, now=NOW)}
+
+    assert listed[logger.pk].last_activity_at == NOW - timedelta(hours=5)
+    assert listed[private.pk].last_activity_at is None  # shares no adherence
 
 
 def test_the_persistent_pain_flag_in_the_list_matches_the_full_rule() -> None:
