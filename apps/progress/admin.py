@@ -125,7 +125,8 @@ class _IdPlaceholder:
 class ClientChangeList(ChangeList):
     """Reads the filtered, searched, sorted rows in one query and pages them in Python:
     a therapist's clients fit in memory (list_max_show_all), and Django's paginator would
-    otherwise run the aggregate twice (a COUNT, then the page)."""
+    add a COUNT (a tenth statement; an eleventh with the attention filter). The rows of
+    the other pages cost ~25 ms of Python for 1,000 clients (LIST_FIELDS keeps it so)."""
 
     def get_results(self, request: HttpRequest) -> None:
         rows = list(self.queryset.only(*LIST_FIELDS))
