@@ -107,15 +107,25 @@ def test_the_short_header_shortcut_folds_every_header_as_compat32_does() -> None
     from apps.delivery.transports import SHORT_HEADERS_AS_THEY_ARE
 
     rng = random.Random(8058)
-    alphabet = string.ascii_letters + string.digits + '  \t<>@.:;,="()-_/'
+    # with the characters compat32 breaks lines at, and one that is not ASCII
+    alphabet = string.ascii_letters + string.digits + '  \t<>@.:;,="()-_/\v\f\x1c\x1e\x00é'
     for _ in range(20_000):
         name = rng.choice(["Subject", "To", "From", "Message-ID", "List-Unsubscribe", "X-A"])
         value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90)))
         for linesep in ("\n", "\r\n"):
-            # then the shortcut gives compat32's bytes for each
-            expected = compat32.clone(linesep=linesep).fold_binary(name, value)
-            got = SHORT_HEADERS_AS_THEY_ARE.clone(linesep=linesep).fold_binary(name, value)
+            # then the shortcut gives compat32's bytes (or its refusal) for each
+            expected = _folded(compat32.clone(linesep=linesep), name, value)
+            got = _folded(SHORT_HEADERS_AS_THEY_ARE.clone(linesep=linesep), name, value)
             assert got == expected, (name, value)
+
+
+def _folded(policy, name: str, value: str) -> bytes | str:
+    from email.errors import HeaderParseError
+
+    try:
+        return policy.fold_binary(name, value)
+    except HeaderParseError as error:  # a line break followed by "name:" in the value
+        return f"refused: {error}"
 
 
 def test_a_nudge_email_is_the_same_bytes_as_with_djangos_own_policy(mailoutbox, settings) -> None:
