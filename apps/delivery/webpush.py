@@ -41,6 +41,7 @@ from apps.delivery.content import Message
 from apps.delivery.links import action_url
 from apps.delivery.models import PushSubscription
 from apps.delivery.transports import (
+    PooledHttp,
     SendResult,
     batch_loaded,
     http_session,
@@ -315,7 +316,7 @@ def _push_to(
     *,
     headers: dict[str, str],
     signer: VapidSigner,
-    session: requests.Session,
+    session: PooledHttp | requests.Session,
 ) -> _Outcome:
     # Errors name the subscription and the push service's host, never the endpoint path:
     # it is a bearer capability for the member's browser and the audit trail is shared.

@@ -151,27 +151,53 @@ def test_a_nudge_email_is_the_same_bytes_as_with_djangos_own_policy(mailoutbox, 
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in fast
 
 
-# --- The push session reads the environment once -----------------------------------------
-def test_a_ca_bundle_variable_alone_is_read_once_into_the_session(monkeypatch) -> None:
-    from apps.delivery.transports import PROXY_VARIABLES, http_session
+# --- The push transport's HTTP client -----------------------------------------------------
+def test_without_a_proxy_pushes_go_over_urllib3_pools_checking_the_ca_bundle_requests_would(
+    monkeypatch,
+) -> None:
+    from apps.delivery.transports import PROXY_VARIABLES, PooledHttp, http_session
 
     for name in list(os.environ):
         if name.lower() in PROXY_VARIABLES:
             monkeypatch.delenv(name)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/bundle.pem")
 
-    session = http_session()
+    client = http_session()
 
-    assert session.trust_env is False
-    assert session.verify == "/etc/ssl/certs/bundle.pem"
+    assert isinstance(client, PooledHttp)
+    pool = client._pools.connection_from_url("https://push.example")
+    assert pool.ca_certs == "/etc/ssl/certs/bundle.pem"
+    assert pool.cert_reqs == "CERT_REQUIRED"
 
 
-def test_a_proxy_variable_keeps_requests_reading_the_environment(monkeypatch) -> None:
+def test_a_proxy_variable_keeps_pushes_on_a_requests_session_reading_the_environment(
+    monkeypatch,
+) -> None:
+    import requests
+
     from apps.delivery.transports import http_session
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
 
-    session = http_session()
+    client = http_session()
 
-    assert session.trust_env is True
-    assert session.verify is True
+    assert isinstance(client, requests.Session)
+    assert client.trust_env is True
+
+
+def test_a_push_service_that_answers_slowly_is_a_read_timeout_as_with_requests() -> None:
+    # given a push service that accepts the connection and never answers
+    import socket
+
+    import requests
+
+    from apps.delivery.transports import PooledHttp
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/push/x"
+
+        # when a push is posted with a short read timeout
+        with PooledHttp() as client, pytest.raises(requests.ReadTimeout):
+            client.post(url, data=b"x", headers={"TTL": "60"}, timeout=(1.0, 0.2))
