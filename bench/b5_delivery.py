@@ -70,17 +70,18 @@ running): the worker's share of the CPU, not its cost, set the pace. The CPU fig
 one the code controls; the ceiling line above converts it to deliveries/s on an idle machine
 (PostgreSQL's and Redis's own CPU not included).
 
-Then the CPU per delivery (git 4373023 against 81128be, BENCH_SCALE=0.25, the two run one
-after the other on the same shared machine, load average ~3): worker **3.08 -> 2.34 ms**,
-sinks 1.10 -> 0.72 ms. Measured in-process (PostgreSQL), the worker's time had gone to: the
-push request (requests, urllib3, http.client: ~0.85 ms a push, pywebpush's encryption 0.29
-ms), the email (Django's MIME building and SMTP exchange ~0.9 ms, templates and links ~0.3
-ms), the per-member write (0.36 ms, a quarter of it compiling ORM queries). Changed: the
-write's SQL is written, not compiled per member (247 -> 33 us); short ASCII headers skip
-compat32's folding (the same bytes; as_bytes 185 -> 90 us an email); the push session no
-longer reads proxy settings from the environment per request when only a CA bundle variable
-is set. Sinks: the SMTP sink counted every accepted message for each new one (quadratic),
-the push sink now verifies a VAPID signature once per token (every body still decrypted).
+Then the CPU per delivery (git 4373023 against 682ec51, BENCH_SCALE=0.25, run in turn on
+the same shared machine, load average ~4, two runs each): worker **3.45 -> 2.46 ms**
+(3.26 and 3.63 -> 2.14 and 2.77), sinks 1.24 -> 0.80 ms. Measured in-process (PostgreSQL),
+the worker's time had gone to: the push request (requests, urllib3, http.client: ~0.85 ms
+a push; pywebpush's encryption 0.29 ms), the email (Django's MIME building and the SMTP
+exchange ~0.9 ms, templates and links ~0.3 ms), the per-member write (0.36 ms, a quarter
+of it compiling ORM queries). Changed: the write's SQL is written, not compiled per member
+(247 -> 33 us); short ASCII headers skip compat32's folding (the same bytes; as_bytes
+185 -> 90 us an email); pushes go over urllib3 pools directly, not a requests session that
+read the proxy settings from the environment per request (397 -> 157 us a POST). Sinks:
+the SMTP sink counted every accepted message for each new one (quadratic); the push sink
+verifies a VAPID signature once per token (every body still decrypted).
 """
 COMMAND = (
     "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/stressrelief "

@@ -3,7 +3,7 @@ one member and says how it went; it never touches nudge state (services.py does)
 
 Within `connections_shared()` (one delivery batch of up to 50 members), the transports
 reuse their connections instead of opening one per message: every email goes over one SMTP
-connection, every push over one HTTP session (keep-alive), and the push transport loads the
+connection, every push over one HTTP client (keep-alive pools), and the push transport loads the
 subscriptions of all the batch's members in one query. Measured in-process on the loaded
 2-core reference machine (bench 5's data, 200 deliveries, half email, half push): a new
 SMTP connection cost ~8 ms of connect + EHLO + QUIT per email and a new push session one

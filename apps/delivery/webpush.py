@@ -1,8 +1,9 @@
 """Web Push: a nudge as an encrypted push message to every browser a member subscribed.
 
 The protocol is RFC 8030 (one POST per subscription to the push service), authenticated
-with VAPID (RFC 8292) and encrypted end to end with aes128gcm (RFC 8291/8188), all done by
-pywebpush. The push service never sees the text; the browser's service worker decrypts
+with VAPID (RFC 8292) and encrypted end to end with aes128gcm (RFC 8291/8188) by
+pywebpush, which POSTs through transports.http_session() (urllib3 pools, or a requests
+session behind a proxy). The push service never sees the text; the browser's service worker decrypts
 it and shows a notification with "Done" and "Snooze" buttons.
 
 Guarantees of `WebPushTransport.send`:
