@@ -58,13 +58,13 @@ def test_a_broker_that_refuses_a_batch_does_not_stop_the_next_batches(
 ) -> None:
     sent: list[list[list[int]]] = []
 
-    def flaky_delay(groups: list[list[int]]) -> None:
+    def flaky_apply_async(args: tuple, **options: object) -> None:
         if not sent:
             sent.append([])
             raise ConnectionError("broker down")
-        sent.append(groups)
+        sent.append(args[0])
 
-    monkeypatch.setattr(tasks.deliver_nudge_batch, "delay", flaky_delay)
+    monkeypatch.setattr(tasks.deliver_nudge_batch, "apply_async", flaky_apply_async)
 
     tasks.enqueue_deliveries([[member] for member in range(60)])
 
