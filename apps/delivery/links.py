@@ -164,10 +164,8 @@ _PLACEHOLDER = "placeholder"
 
 
 def _token_path(name: str, token: str) -> str:
-    if (
-        not token or not set(token) <= _TOKEN_CHARACTERS
-    ):  # not a signer's token: let reverse() quote it
-        return reverse(name, kwargs={"token": token})
+    if not token or not set(token) <= _TOKEN_CHARACTERS:
+        return reverse(name, kwargs={"token": token})  # not a signer's token: reverse() quotes
     urlconf = get_urlconf() or settings.ROOT_URLCONF
     before, after = _route_around_token(name, urlconf, get_script_prefix())
     return before + token + after

@@ -251,12 +251,9 @@ def client_overviews(
     daily, last_logged = _daily_figures(zones=adherence_zones, now=now)
     for member_id, zone in adherence_zones.items():
         client = clients[member_id]
-        logged = last_logged.get(member_id)
-        if logged is not None and (
-            client.last_activity_at is None or logged > client.last_activity_at
-        ):
-            client.last_activity_at = logged
-        _add_adherence(client, daily.get(member_id, {}), now=now, zone=zone)
+        last_acted_at = _add_adherence(client, daily.get(member_id, {}), now=now, zone=zone)
+        moments = (client.last_activity_at, last_logged.get(member_id), last_acted_at)
+        client.last_activity_at = max((m for m in moments if m is not None), default=None)
     _add_symptoms(clients, member_ids=checkin_ids, now=now)
     for client in clients.values():
         client.reasons = attention_reasons(client, now=now)
@@ -287,15 +284,16 @@ class _Day:
 
 def _add_adherence(
     client: ClientOverview, daily: dict[date, _Day], *, now: datetime, zone: str
-) -> None:
-    """The 7- and 30-day counts, the habit score and the last nudge acted on, from the
-    client's days up to their today (days after it, nudges sent a few minutes early, do
-    not count yet): the same local days as the adherence_7d/30d sort keys."""
+) -> datetime | None:
+    """The 7- and 30-day counts and the habit score, from the client's days up to their
+    today (days after it, nudges sent a few minutes early, do not count yet): the same
+    local days as the adherence_7d/30d sort keys. Answers the last moment a nudge of
+    those 30 days was acted on."""
     today = _local_today(now, zone)
     week_start = today - timedelta(days=6)
     month_start = today - timedelta(days=29)
     past: dict[date, Tally] = {}
-    last_acted_at = client.last_activity_at
+    acted_moments = []
     for day, figures_of_day in daily.items():
         if day > today:
             continue
@@ -307,11 +305,10 @@ def _add_adherence(
         if day >= week_start:
             client.done_7d += tally.done
             client.expected_7d += tally.sent
-        acted = figures_of_day.last_acted_at
-        if acted is not None and (last_acted_at is None or acted > last_acted_at):
-            last_acted_at = acted
-    client.last_activity_at = last_acted_at
+        if figures_of_day.last_acted_at is not None:
+            acted_moments.append(figures_of_day.last_acted_at)
     client.habit_score = figures.habit_score(past, today=today)
+    return max(acted_moments, default=None)
 
 
 def _daily_figures(

@@ -243,9 +243,8 @@ def progress_document(progress: Progress) -> dict[str, Any]:
     adherence = None
     if progress.kinds is not None and progress.overall is not None:
         hidden = progress.streaks_hidden
-        overall = _kind(progress.overall, streaks_hidden=hidden)
         adherence = {
-            "overall": overall,
+            "overall": _kind(progress.overall, streaks_hidden=hidden),
             "kinds": {
                 name: _kind(kind, streaks_hidden=hidden) for name, kind in progress.kinds.items()
             },
