@@ -22,6 +22,7 @@ transaction; each batch costs 6 statements whatever its size (bench/b1_dispatch.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -33,10 +34,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.db import server_bound_cursor  # also registers the `any_of` lookup used here
 from apps.reminders.models import Nudge, NudgeKind, NudgeStatus, Schedule, SuppressionReason
 from apps.reminders.rules import Rule, in_local_window, next_occurrence, occurrences_between
 from apps.reminders.services import schedules_set_next_due
@@ -126,6 +129,28 @@ class RuleCache:
         default_factory=dict
     )
     after: dict[tuple[Rule, str, datetime], datetime | None] = field(default_factory=dict)
+    # Claimed rows carry their rule's columns as stored; 500 rows of a batch share a few.
+    # Decoding the JSON and building the Rule once per distinct row cost ~8 us a schedule.
+    parsed: dict[tuple[Any, ...], Rule] = field(default_factory=dict)
+
+    def rule(
+        self,
+        times_json: str,
+        every_minutes: int | None,
+        window_start: time | None,
+        window_end: time | None,
+        weekdays_json: str,
+    ) -> Rule:
+        key = (times_json, every_minutes, window_start, window_end, weekdays_json)
+        if key not in self.parsed:
+            self.parsed[key] = Rule(
+                times=tuple(time.fromisoformat(value) for value in json.loads(times_json)),
+                every_minutes=every_minutes,
+                window_start=window_start,
+                window_end=window_end,
+                weekdays=tuple(json.loads(weekdays_json)),
+            )
+        return self.parsed[key]
 
     def occurrences(
         self, rule: Rule, zone: ZoneInfo, *, after: datetime, until: datetime
@@ -155,18 +180,19 @@ def _dispatch_batch(
     INSERT ... RETURNING (at most INSERT_CHUNK rows each), one UPDATE of `next_due_at`."""
     with transaction.atomic():
         members: dict[int, MemberFacts] = {}
-        due = _claim(Q(next_due_at__lte=now), batch_size, members)
+        due = _claim(Q(next_due_at__lte=now), batch_size, members, rules)
         if not due:
             return False
         # Firings due in the next 5 minutes for these members join this message.
         upcoming = _claim(
             Q(
-                member_id__in=set(members),
+                member_id__any_of=frozenset(members),
                 next_due_at__gt=now,
                 next_due_at__lte=now + BUNDLE_WINDOW,
             ),
             None,
             members,
+            rules,
         )
         context = MemberContext.load(members=members, now=now)
         # A firing bundled forward goes out now, so now must be a time the member may be
@@ -208,12 +234,27 @@ def _dispatch_batch(
     return len(due) == batch_size
 
 
-# 10 columns: 1,000 rows = 10,000 parameters, under SQLite's 32,766 and PostgreSQL's 65,535.
+# SQLite (tests, one-machine default) takes one placeholder per value: 10 columns x 1,000
+# rows = 10,000 parameters, under its limit of 32,766.
 INSERT_CHUNK = 1000
 _INSERT_COLUMNS = (
     "member_id", "schedule_id", "kind", "due_at", "status", "suppressed_reason", "enqueued_at",
     "snooze_count", "delivery_tries", "created_at",
 )  # fmt: skip
+_INSERT = (
+    f"INSERT INTO reminders_nudge ({', '.join(_INSERT_COLUMNS)}) %s "
+    "ON CONFLICT (schedule_id, due_at) DO NOTHING RETURNING id, member_id, status"
+)
+# PostgreSQL: the rows travel as one array per varying column (unnest), bound server-side
+# in binary (`%b`: psycopg's automatic `%s` would still quote arrays as text); what is the
+# same for every row is one scalar. A pending nudge is written already handed over.
+_UNNEST_ROWS = (
+    "SELECT firing.member_id, firing.schedule_id, firing.kind, firing.due_at, firing.status, "
+    "firing.suppressed_reason, CASE WHEN firing.status = %s THEN %s::timestamptz END, 0, 0, "
+    "%s::timestamptz "
+    "FROM unnest(%b::bigint[], %b::bigint[], %b::varchar[], %b::timestamptz[], %b::varchar[], "
+    "%b::varchar[]) AS firing (member_id, schedule_id, kind, due_at, status, suppressed_reason)"
+)
 
 
 def _insert_new(firings: list[Firing], *, now: datetime) -> list[tuple[int, int, str]]:
@@ -223,51 +264,54 @@ def _insert_new(firings: list[Firing], *, now: datetime) -> list[tuple[int, int,
 
     One INSERT ... ON CONFLICT DO NOTHING RETURNING instead of bulk_create (which returns
     no ids with ignore_conflicts) plus a SELECT and an UPDATE to hand them over: those were
-    ~45 % of a batch's time. On PostgreSQL the rows travel as one array per column
-    (unnest): with one placeholder per value, psycopg spent ~15 % of the batch parsing
-    the 5,000-placeholder statement."""
+    ~45 % of a batch's time. On PostgreSQL one array per column instead of one placeholder
+    per value (psycopg spent ~15 % of the batch parsing a 5,000-placeholder statement),
+    bound in binary (quoting 3 arrays of 500 timestamps as text cost ~6 ms a batch)."""
+    if not firings:
+        return []
+    created_at = timezone.now()
+    if connection.vendor == "postgresql":
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        member_ids, schedule_ids, kinds, due_ats, statuses, reasons = columns
+        for firing in firings:
+            member_ids.append(firing.member_id)
+            schedule_ids.append(firing.schedule_id)
+            kinds.append(firing.kind)
+            due_ats.append(firing.due_at)
+            statuses.append(firing.status)
+            reasons.append(firing.suppressed_reason)
+        with server_bound_cursor() as cursor:
+            cursor.execute(
+                _INSERT % _UNNEST_ROWS, [NudgeStatus.PENDING.value, now, created_at, *columns]
+            )
+            return cursor.fetchall()
     adapt = connection.ops.adapt_datetimefield_value
-    created_at, handed_over = adapt(timezone.now()), adapt(now)
+    created, handed_over = adapt(created_at), adapt(now)
     rows = [
         (
             firing.member_id, firing.schedule_id, firing.kind, adapt(firing.due_at),
             firing.status, firing.suppressed_reason,
-            handed_over if firing.status == NudgeStatus.PENDING else None, 0, 0, created_at,
+            handed_over if firing.status == NudgeStatus.PENDING else None, 0, 0, created,
         )
         for firing in firings
     ]  # fmt: skip
-    if not rows:
-        return []
-    insert = (
-        f"INSERT INTO reminders_nudge ({', '.join(_INSERT_COLUMNS)}) %s "
-        "ON CONFLICT (schedule_id, due_at) DO NOTHING RETURNING id, member_id, status"
-    )
     inserted: list[tuple[int, int, str]] = []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            columns = [list(column) for column in zip(*rows, strict=True)]
-            cursor.execute(insert % _UNNEST_ROWS, columns)
-            return cursor.fetchall()
         for start in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[start : start + INSERT_CHUNK]
             values = ", ".join(["(" + ", ".join(["%s"] * len(_INSERT_COLUMNS)) + ")"] * len(chunk))
-            cursor.execute(insert % f"VALUES {values}", [value for row in chunk for value in row])
+            cursor.execute(_INSERT % f"VALUES {values}", [value for row in chunk for value in row])
             inserted += cursor.fetchall()
     return inserted
 
 
-_UNNEST_ROWS = (
-    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::timestamptz[], "
-    "%s::varchar[], %s::varchar[], %s::timestamptz[], %s::smallint[], %s::smallint[], "
-    "%s::timestamptz[])"
-)
-
-
 # What the rules and the suppression read, as plain values: building a Schedule, a User
-# and a Profile instance per claimed row was ~25 % of a batch's time.
+# and a Profile instance per claimed row was ~25 % of a batch's time. `times` and
+# `weekdays` come as the JSON text stored (annotated below): RuleCache.rule decodes each
+# distinct one once.
 CLAIM_COLUMNS = (
-    "id", "member_id", "kind", "times", "every_minutes", "window_start", "window_end",
-    "weekdays", "next_due_at", "member__is_active", "member__profile__timezone",
+    "id", "member_id", "kind", "times_json", "every_minutes", "window_start", "window_end",
+    "weekdays_json", "next_due_at", "member__is_active", "member__profile__timezone",
     "member__profile__paused_until", "member__profile__quiet_start",
     "member__profile__quiet_end", "member__profile__water_goal_ml",
 )  # fmt: skip
@@ -305,21 +349,15 @@ class ClaimedSchedule:
 
 
 def _claim(
-    condition: Q, limit: int | None, members: dict[int, MemberFacts]
+    condition: Q, limit: int | None, members: dict[int, MemberFacts], rules: RuleCache
 ) -> list[ClaimedSchedule]:
     """Lock and read the schedules; their members' facts go into `members`."""
     claimed = []
     for (
-        pk, member_id, kind, times, every_minutes, window_start, window_end, weekdays,
+        pk, member_id, kind, times_json, every_minutes, window_start, window_end, weekdays_json,
         next_due_at, is_active, zone, paused_until, quiet_start, quiet_end, water_goal_ml,
     ) in claim_query(condition, limit):  # fmt: skip
-        rule = Rule(
-            times=tuple(time.fromisoformat(value) for value in times),
-            every_minutes=every_minutes,
-            window_start=window_start,
-            window_end=window_end,
-            weekdays=tuple(weekdays),
-        )
+        rule = rules.rule(times_json, every_minutes, window_start, window_end, weekdays_json)
         claimed.append(ClaimedSchedule(pk, member_id, kind, rule, next_due_at))
         if member_id not in members:
             profile = ProfileFacts(zone, paused_until, quiet_start, quiet_end, water_goal_ml)
@@ -333,6 +371,9 @@ def claim_query(condition: Q, limit: int | None) -> QuerySet[Schedule, tuple[Any
     rows = (
         Schedule.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(condition, enabled=True, next_due_at__isnull=False)
+        .annotate(
+            times_json=Cast("times", TextField()), weekdays_json=Cast("weekdays", TextField())
+        )
         .order_by("next_due_at")
         .values_list(*CLAIM_COLUMNS)
     )
@@ -482,11 +523,11 @@ class MemberContext:
     @classmethod
     def load(cls, *, members: dict[int, MemberFacts], now: datetime) -> MemberContext:
         """`members`: read with the claimed schedules (no query here)."""
-        member_ids = set(members)
+        member_ids = frozenset(members)
         activities: dict[int, list[tuple[str, int | None, datetime]]] = defaultdict(list)
         # 26 hours reach back to the start of "today" in every zone (UTC-12 .. UTC+14).
         for member_id, kind, amount, recorded_at in Activity.objects.filter(
-            member_id__in=member_ids, recorded_at__gte=now - timedelta(hours=26)
+            member_id__any_of=member_ids, recorded_at__gte=now - timedelta(hours=26)
         ).values_list("member_id", "kind", "amount_ml", "recorded_at"):
             activities[member_id].append((kind, amount, recorded_at))
         last_message_at: dict[int, datetime] = {}
@@ -494,7 +535,7 @@ class MemberContext:
             Nudge.objects.filter(
                 Q(sent_at__gte=now - MIN_GAP_BETWEEN_MESSAGES)
                 | Q(enqueued_at__gte=now - MIN_GAP_BETWEEN_MESSAGES),
-                member_id__in=member_ids,
+                member_id__any_of=member_ids,
             )
             .values("member_id")
             .annotate(sent=Max("sent_at"), handed_over=Max("enqueued_at"))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.utils import timezone
 
+from apps.core.db import server_bound_cursor
 from apps.reminders.models import NudgeKind, Schedule
 from apps.reminders.rules import next_occurrence
 
@@ -73,7 +74,8 @@ def schedules_set_next_due(*, schedules: Sequence[ScheduleTimes]) -> None:
 
     On PostgreSQL an UPDATE ... FROM unnest(ids, times): bulk_update's CASE WHEN per row
     cost ~40 % of a 500-schedule dispatch batch (building 500 expressions in Python);
-    this is one array parameter per column. Other databases (SQLite in tests) keep
+    this is one array parameter per column, bound in binary (server_bound_cursor: as
+    quoted text, 500 timestamps cost ~2.1 ms). Other databases (SQLite in tests) keep
     bulk_update."""
     if not schedules:
         return
@@ -83,10 +85,10 @@ def schedules_set_next_due(*, schedules: Sequence[ScheduleTimes]) -> None:
             ["next_due_at"],
         )
         return
-    with connection.cursor() as cursor:
+    with server_bound_cursor() as cursor:
         cursor.execute(
             "UPDATE reminders_schedule AS schedule SET next_due_at = changed.next_due_at "
-            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS changed (id, next_due_at) "
+            "FROM unnest(%b::bigint[], %b::timestamptz[]) AS changed (id, next_due_at) "
             "WHERE schedule.id = changed.id",
             [[schedule.pk for schedule in schedules], [s.next_due_at for s in schedules]],
         )
