@@ -3,7 +3,9 @@
 Guarantees:
 - A nudge is claimed with a conditional update (pending -> sending, with a fresh token),
   so two workers, or a redelivered task, never send it twice once it is `sent`.
-- No database transaction is open while a transport talks to the network.
+- No database transaction is open while a transport talks to the network. (On PostgreSQL
+  the previous member's write may still be running on the server meanwhile: sent whole, it
+  commits without waiting for the worker; see _writes_overlapped.)
 - A channel that already has a `sent` attempt for these nudges is not sent again when a
   transient failure on another channel makes the task retry.
 - Transient failures retry with exponential backoff and jitter, at most MAX_TRIES times;
@@ -14,10 +16,11 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -33,6 +36,8 @@ from django.db import (
 )
 from django.db.models import F, Q
 from django.utils import timezone
+from psycopg import ClientCursor, generators, pq
+from psycopg.errors import error_from_result
 
 from apps.delivery import transports
 from apps.delivery.content import Message, compose
@@ -114,7 +119,7 @@ def nudge_groups_deliver(
     started = time.monotonic()
     budget = _batch_time_budget()
     member_ids = [group[0].member_id for group in mine if group]
-    with transports.connections_shared(member_ids=member_ids):
+    with transports.connections_shared(member_ids=member_ids), _writes_overlapped():
         for index, group in enumerate(mine):
             if not group:
                 continue
@@ -283,8 +288,8 @@ def _record(
     of a delivery.
     """
     updates = [(ids, fields) for ids, fields in updates if ids]
-    claimed = Nudge.objects.filter(claim_token=token)
     if connection.vendor != "postgresql":
+        claimed = Nudge.objects.filter(claim_token=token)
         with transaction.atomic():
             DeliveryAttempt.objects.bulk_create(attempts)
             for ids, fields in updates:
@@ -295,13 +300,101 @@ def _record(
     ]
     if not statements:
         return
+    text = "; ".join(text for text, _ in statements)
+    values = [value for _, values in statements for value in values]
+    if _overlapped.active:
+        _write_send(text, values)
+        return
     # Client-side binding (Django's default with psycopg 3) allows several statements in
     # one execute; without an explicit BEGIN the server runs them as one transaction.
     with connection.cursor() as cursor:
-        cursor.execute(
-            "; ".join(text for text, _ in statements),
-            [value for _, values in statements for value in values],
-        )
+        cursor.execute(text, values)
+
+
+# --- A member's write overlapped with the next member's send (PostgreSQL) ---------------------
+# Within a batch, a member's write (_record) is sent to PostgreSQL and the worker goes on to
+# the next member's messages while the server runs and commits it; its answer is read
+# before the next write is sent, before any other query on the connection (an execute
+# wrapper), and at the end of the batch. The write's bytes are on the server's socket
+# before the next member's send starts, and the server runs a query it has received even if
+# the client is killed meanwhile: a worker killed mid-batch loses no more than before (the
+# one member whose send was under way). A write whose answer says the database was
+# unreachable is sent again, as _recorded does, before anything else happens.
+# Measured in-process (bench 5's data, 1,000 deliveries in batches of 50, one process,
+# PostgreSQL on loopback, two runs each): the worker waited ~1 ms per member for the commit
+# (fsync) with nothing else to do; overlapped, wall time per delivery 5.4 and 5.5 -> 4.2 and
+# 3.5 ms, for the same CPU (within the runs' noise).
+class _Overlapped(threading.local):
+    active = False
+    pending: tuple[str, list[object]] | None = None  # (text, values) sent, answer unread
+
+
+_overlapped = _Overlapped()
+
+
+@contextmanager
+def _writes_overlapped() -> Iterator[None]:
+    """Within this block, _record sends its write and returns; every write is answered
+    (and retried while the database is unreachable) by the end of the block."""
+    if connection.vendor != "postgresql" or _overlapped.active:
+        yield
+        return
+
+    def answered_first(execute: Callable[..., _T], *args: object) -> _T:
+        _write_answered()  # one query at a time on a connection
+        return execute(*args)
+
+    _overlapped.active = True
+    try:
+        with connection.execute_wrapper(answered_first):
+            yield
+    finally:
+        _overlapped.active = False
+        _write_answered()
+
+
+def _write_send(text: str, values: list[object]) -> None:
+    """Send this write without waiting for its answer (after reading the previous one)."""
+    _write_answered()
+    connection.ensure_connection()
+    raw = connection.connection
+    with connection.wrap_database_errors, raw.lock:
+        query = ClientCursor(raw).mogrify(text, values).encode(raw.info.encoding)
+        raw.pgconn.send_query(query)
+        raw.wait(generators.send(raw.pgconn))  # every byte out before the next send
+    _overlapped.pending = (text, values)
+    if connection.queries_logged:  # DEBUG, or a test counting queries: it is one
+        connection.queries_log.append({"sql": query.decode(raw.info.encoding), "time": "0.000"})
+
+
+def _write_answered() -> None:
+    """Read the answer of the write in flight, if any; if the database was unreachable,
+    write it again (synchronously, retried as _recorded does)."""
+    pending, _overlapped.pending = _overlapped.pending, None
+    if pending is None:
+        return
+    raw = connection.connection
+    try:
+        if raw is None:  # closed meanwhile: the answer is lost with it
+            raise OperationalError("connection closed before the write was answered")
+        with connection.wrap_database_errors, raw.lock:
+            results = raw.wait(generators.fetch_many(raw.pgconn))
+            failed = [r for r in results if r.status == pq.ExecStatus.FATAL_ERROR]
+            if failed:
+                raise error_from_result(failed[0], encoding=raw.info.encoding)
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise
+        logger.warning("database unreachable while recording a delivery; retrying")
+        with suppress(DatabaseError):
+            connection.close()  # a broken connection is never reused
+        text, values = pending
+
+        def again() -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(text, values)
+
+        _recorded(again)
 
 
 # The SQL of _record written here rather than compiled by the ORM per member (InsertQuery,

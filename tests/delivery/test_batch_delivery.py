@@ -5,6 +5,7 @@ for all, one write per member; a batch that runs out of time hands the rest back
 from __future__ import annotations
 
 import smtplib
+import threading
 from datetime import timedelta
 
 import pytest
@@ -144,3 +145,47 @@ def test_a_batch_that_runs_out_of_time_hands_its_remaining_members_back_unsent(
     assert {(n.status, n.delivery_tries, n.claim_token) for n in rest} == {
         (NudgeStatus.PENDING, 0, None)
     }
+
+
+@pytest.mark.postgresql
+def test_a_write_cut_off_by_a_database_restart_is_written_again_and_nothing_is_sent_twice(
+    transactional_db: None, mail_to_sink: SmtpSink
+) -> None:
+    # given three members nudged by email, and an SMTP server that takes the first and then
+    # stalls, so the batch is caught between the first member's write and the second's
+    nudges = [make_pending_nudge(member_on("email")) for _ in range(3)]
+    mail_to_sink.hold_after(1)
+    outcomes: list[object] = []
+
+    def deliver() -> None:
+        try:
+            outcomes.extend(nudge_groups_deliver(groups=[[nudge.pk] for nudge in nudges]))
+        finally:
+            connection.close()
+
+    batch = threading.Thread(target=deliver)
+    batch.start()
+    assert mail_to_sink.holding.wait(30)
+
+    # when the database ends the batch's connection (a restart, a failover) meanwhile
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchall() == [(True,)]
+    mail_to_sink.release()
+    batch.join(60)
+
+    # then every member's attempt and state are recorded once: the first member sent, the
+    # held one refused (421, to retry), the last sent, and no message accepted twice
+    assert not batch.is_alive()
+    assert [outcome.delivered for outcome in outcomes] == [1, 0, 1]  # type: ignore[attr-defined]
+    statuses = dict(Nudge.objects.values_list("pk", "status"))
+    assert [statuses[nudge.pk] for nudge in nudges] == ["sent", "pending", "sent"]
+    attempts = DeliveryAttempt.objects.values_list("nudge_id", "outcome")
+    assert sorted(attempts) == sorted(
+        [(nudges[0].pk, "sent"), (nudges[1].pk, "failed"), (nudges[2].pk, "sent")]
+    )
+    accepted = [mail.message_id for mail in mail_to_sink.accepted]
+    assert len(accepted) == len(set(accepted)) == 2
