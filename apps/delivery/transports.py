@@ -12,6 +12,7 @@ TCP connect per push; see bench/b5_delivery.py and docs/PERFORMANCE.md for the f
 
 from __future__ import annotations
 
+import functools
 import os
 import smtplib
 import threading
@@ -27,6 +28,8 @@ import urllib3
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import sanitize_address
 from django.template.loader import render_to_string
 
 from apps.delivery import links
@@ -351,9 +354,12 @@ def email_send(email: EmailMessage) -> SendResult:
     email goes over the batch's SMTP connection."""
     try:
         connection = _smtp_connection()
-        if connection is not None:
-            email.connection = connection
-        email.send()
+        if isinstance(connection, SmtpBackend) and connection.connection is not None:
+            _send_over(connection.connection, email)
+        else:
+            if connection is not None:
+                email.connection = connection
+            email.send()
     except smtplib.SMTPRecipientsRefused as error:
         _drop_smtp_connection()
         # Not str(error): it lists the refused addresses, personal data for the log.
@@ -368,6 +374,28 @@ def email_send(email: EmailMessage) -> SendResult:
         _drop_smtp_connection()
         return SendResult.failed(f"{type(error).__name__}: {error}")
     return SendResult.sent()
+
+
+def _send_over(smtp: smtplib.SMTP, email: EmailMessage) -> None:
+    """What Django's SMTP backend does for one message on its open connection (`_send`):
+    the same envelope and bytes, without the per-message work whose answer never changes
+    in a batch (the lock, the open check, parsing and encoding the sender's address).
+    CPU per nudge email 1,037 -> 930 us (best of 6 rounds of 200, in-process, to the SMTP
+    sink; the medians 1,077 -> 1,021 us)."""
+    recipients = email.recipients()
+    if not recipients:
+        return
+    encoding = email.encoding or settings.DEFAULT_CHARSET
+    smtp.sendmail(
+        _sanitized_sender(email.from_email, encoding),
+        [sanitize_address(address, encoding) for address in recipients],
+        email.message().as_bytes(linesep="\r\n"),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _sanitized_sender(address: str, encoding: str) -> str:
+    return sanitize_address(address, encoding)
 
 
 def message_id_domain() -> str:

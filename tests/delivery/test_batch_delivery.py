@@ -4,18 +4,22 @@ for all, one write per member; a batch that runs out of time hands the rest back
 
 from __future__ import annotations
 
+import re
 import smtplib
 import threading
 from datetime import timedelta
 
 import pytest
 import urllib3.connection
+from django.core.mail.backends.smtp import EmailBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.models import User
+from apps.delivery.content import compose
 from apps.delivery.models import DeliveryAttempt
 from apps.delivery.services import nudge_groups_deliver
+from apps.delivery.transports import TRANSPORTS, connections_shared
 from apps.reminders.models import Nudge, NudgeStatus
 from tests.delivery.push_receiver import PushReceiver
 from tests.delivery.smtp_sink import SmtpSink
@@ -81,6 +85,36 @@ def test_after_an_smtp_error_the_next_email_of_the_batch_opens_a_new_connection(
     assert [outcome.delivered for outcome in outcomes[1:]] == [1, 1]
     assert len(mail_to_sink.accepted) == 2
     assert connects.calls == 2
+
+
+def test_an_email_sent_over_the_batch_connection_is_what_djangos_smtp_backend_sends(
+    mail_to_sink: SmtpSink, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a member nudged by email, from a sender with a name that is not ASCII
+    settings.DEFAULT_FROM_EMAIL = "Stress Relief Ärzte <nudges@stressrelief.example>"
+    nudge = make_pending_nudge(member_on("email"), kind="stretch")
+    message = compose([nudge])
+    backend_sends = Counted(monkeypatch, EmailBackend, "send_messages")
+
+    # when the same message goes once through Django's backend (outside a batch) and once
+    # over a batch's shared connection, without the backend
+    outside = TRANSPORTS["email"].send(member=nudge.member, message=message)
+    with connections_shared(member_ids=[nudge.member_id]):
+        inside = TRANSPORTS["email"].send(member=nudge.member, message=message)
+
+    # then the server gets the same envelope and the same bytes (but for the Date header and
+    # the random MIME boundary)
+    assert (outside.outcome, inside.outcome) == ("sent", "sent")
+    assert backend_sends.calls == 1
+    first, second = mail_to_sink.accepted
+    assert (first.sender, first.recipients) == (second.sender, second.recipients)
+    assert first.sender == "nudges@stressrelief.example"
+    assert _comparable(first.raw) == _comparable(second.raw)
+
+
+def _comparable(raw: bytes) -> bytes:
+    boundary = re.search(rb'boundary="([^"]+)"', raw).group(1)  # type: ignore[union-attr]
+    return re.sub(rb"(?m)^Date: .*$", b"Date: -", raw.replace(boundary, b"BOUNDARY"))
 
 
 def test_the_pushes_of_a_batch_share_one_connection_and_one_vapid_token(
