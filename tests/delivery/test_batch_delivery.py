@@ -161,6 +161,29 @@ def test_a_batch_costs_two_queries_plus_one_per_member(mail_to_sink: SmtpSink) -
     assert DeliveryAttempt.objects.filter(outcome="sent").count() == 15
 
 
+@pytest.mark.postgresql
+def test_a_batch_of_stretch_emails_and_pushes_reads_nothing_more_per_member(
+    mail_to_sink: SmtpSink,
+    vapid: dict[str, str],  # noqa: F811 - the fixture
+    receiver: PushReceiver,  # noqa: F811 - the fixture
+) -> None:
+    # given three members emailed a stretch nudge and three with a browser subscribed
+    emailed = [make_pending_nudge(member_on("email"), kind="stretch") for _ in range(3)]
+    pushed = [make_pending_nudge(member_on("push")) for _ in range(3)]
+    for nudge in pushed:
+        subscribed(nudge.member, receiver.subscribe())
+
+    # when a batch delivers them
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = nudge_groups_deliver(groups=[[nudge.pk] for nudge in emailed + pushed])
+
+    # then all are sent, for the claim, the load, the subscriptions, the prescribed stretches
+    # and one write per member: nothing the claim's SELECT left out is read member by member
+    assert [outcome.delivered for outcome in outcomes] == [1] * 6
+    assert (len(mail_to_sink.accepted), len(receiver.delivered)) == (3, 3)
+    assert len(queries) == 4 + 6, [query["sql"][:60] for query in queries]
+
+
 def test_a_batch_that_runs_out_of_time_hands_its_remaining_members_back_unsent(
     mail_to_sink: SmtpSink, settings
 ) -> None:
