@@ -99,9 +99,9 @@ is left of the waiting is the SMTP exchange's four round trips per email (smtpli
 pipeline, and aiosmtpd does not offer PIPELINING) and the push service's answer.
 With the two CPU cuts that followed (the write's SQL built without the connection proxy,
 34.5 -> 22 us a member; the claim's SELECT loading only what is read, 4.1 -> 2.2 ms a
-batch), at full scale (git b802daa against 6716264, in turn, two pairs, load average
-1.7-2.1 from other sessions): 360 and 335 -> 436 and 384 deliveries/s; worker CPU 2.45 and
-2.63 -> 2.11 and 2.41 ms a delivery; 0 duplicates, RSS within 1.1 %.
+batch), at full scale (git fab2ce0, then b802daa, each against 6716264 in turn, load
+average 1.7-2.1 from other sessions): 360 and 335 -> 436 and 384 deliveries/s; worker CPU
+2.45 and 2.63 -> 2.11 and 2.41 ms a delivery; 0 duplicates, RSS within 1.1 %.
 """
 COMMAND = (
     "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/stressrelief "
