@@ -5,7 +5,7 @@ Guarantees:
   so two workers, or a redelivered task, never send it twice once it is `sent`.
 - No database transaction is open while a transport talks to the network. (On PostgreSQL
   the previous member's write may still be running on the server meanwhile: sent whole, it
-  commits without waiting for the worker; see _writes_overlapped.)
+  commits without waiting for the worker; see recording.writes_overlapped.)
 - A channel that already has a `sent` attempt for these nudges is not sent again when a
   transient failure on another channel makes the task retry.
 - Transient failures retry with exponential backoff and jitter, at most MAX_TRIES times;
@@ -16,35 +16,20 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
 
 from django.conf import settings
-from django.db import (
-    DEFAULT_DB_ALIAS,
-    DatabaseError,
-    InterfaceError,
-    OperationalError,
-    connection,
-    connections,
-    transaction,
-)
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Q
 from django.utils import timezone
-from psycopg import ClientCursor, generators, pq
-from psycopg.errors import error_from_result
 
 from apps.delivery import transports
 from apps.delivery.content import Message, compose
 from apps.delivery.models import DeliveryAttempt
+from apps.delivery.recording import delivery_record, recorded, writes_overlapped
 from apps.delivery.transports import TRANSPORTS, SendResult
 from apps.reminders.dispatch import RECLAIM_AFTER
 from apps.reminders.models import Nudge, NudgeStatus
@@ -58,13 +43,11 @@ logger = logging.getLogger(__name__)
 #   and 2 commits, a new SMTP connection per email, a new HTTP session per push, the VAPID
 #   key parsed and a token signed per push; publishing 2,000 tasks took 6.6 s;
 #   after: 4.3 ms of worker CPU per delivery (3x less); per batch one claim UPDATE and one
-#   SELECT (+ one for the push subscriptions), per member one round trip (_record); one
+#   SELECT (+ one for the push subscriptions), per member one round trip (delivery_record); one
 #   SMTP connection and one keep-alive session per batch; 40 messages to publish, not 2,000.
 # The per-member write is kept (not one write per batch, which would save ~1 round trip a
 # member) so that a worker killed mid-batch has recorded everything it sent: the sweep then
 # re-sends nothing (tests/reliability/test_worker_killed.py).
-_T = TypeVar("_T")
-
 MAX_TRIES = 5
 # Seconds: 30 s, 60 s, 120 s, 240 s ... capped at 5 minutes (no long ETAs in the broker).
 BACKOFF_BASE = 30
@@ -122,7 +105,7 @@ def nudge_groups_deliver(
     started = time.monotonic()
     budget = _batch_time_budget()
     member_ids = [group[0].member_id for group in mine if group]
-    with transports.connections_shared(member_ids=member_ids), _writes_overlapped():
+    with transports.connections_shared(member_ids=member_ids), writes_overlapped():
         for index, group in enumerate(mine):
             if not group:
                 continue
@@ -177,9 +160,9 @@ def _deliver_group(
     # later in a batch are answered seconds after `now` (fault test 8 saw a retry 2.4 s
     # before a 45 s Retry-After had passed).
     answered_at = max(now, timezone.now())
-    # One write for the attempts and the nudges' state (see _record), retried while the
-    # database is unreachable (see _recorded).
-    return _recorded(
+    # One write for the attempts and the nudges' state (recording.delivery_record), retried
+    # while the database is unreachable (recording.recorded).
+    return recorded(
         partial(
             _settle, nudges, results, done, token=token, now=now, attempts=attempts,
             answered_at=answered_at,
@@ -270,7 +253,7 @@ def _settle(
         delay = _backoff(tries, asked=max((r.retry_after or 0) for r in transient))
         retry = {"status": NudgeStatus.PENDING, "claim_token": None}
         retry["retry_at"] = (answered_at or now) + timedelta(seconds=delay)
-        _record(
+        delivery_record(
             attempts or [], [(reached, {**retry, "sent_at": now}), (unreached, retry)], token=token
         )
         # The broker holds at most a 5-minute countdown; a longer Retry-After is kept
@@ -278,190 +261,10 @@ def _settle(
         return DeliveryOutcome(retry_in=min(delay, BACKOFF_CAP))
     sent = {"status": NudgeStatus.SENT, "sent_at": now, "retry_at": None, "claim_token": None}
     failed = {"status": NudgeStatus.FAILED, "retry_at": None, "claim_token": None}
-    _record(attempts or [], [(reached, sent), (unreached, failed)], token=token)
+    delivery_record(attempts or [], [(reached, sent), (unreached, failed)], token=token)
     if unreached:
         logger.warning("nudges %s failed on every channel", unreached)
     return DeliveryOutcome(delivered=len(reached))
-
-
-def _record(
-    attempts: list[DeliveryAttempt],
-    updates: list[tuple[list[int], dict[str, object]]],
-    *,
-    token: uuid.UUID,
-) -> None:
-    """Insert the attempts and apply each (ids, fields) to the nudges still carrying our
-    claim token, all or nothing, before the next member's messages go out (a worker killed
-    later must not send these again).
-
-    On PostgreSQL in one round trip: the INSERT and the UPDATEs (written by _attempts_insert
-    and _claimed_update) go as one multi-statement query, which the server runs as one
-    transaction. As ORM calls (bulk_create's BEGIN, INSERT, COMMIT, then an UPDATE) it was
-    four round trips per member, ~4 ms each on the loaded bench machine: the largest cost
-    of a delivery.
-    """
-    updates = [(ids, fields) for ids, fields in updates if ids]
-    database = connections[DEFAULT_DB_ALIAS]  # not the proxy: ~5 us a lookup, ~15 a member
-    if database.vendor != "postgresql":
-        claimed = Nudge.objects.filter(claim_token=token)
-        with transaction.atomic():
-            DeliveryAttempt.objects.bulk_create(attempts)
-            for ids, fields in updates:
-                claimed.filter(pk__in=ids).update(**fields)
-        return
-    statements = _attempts_insert(attempts, database) + [
-        _claimed_update(ids, fields, token=token, database=database) for ids, fields in updates
-    ]
-    if not statements:
-        return
-    text = "; ".join(text for text, _ in statements)
-    values = [value for _, values in statements for value in values]
-    if _overlapped.active:
-        _write_send(text, values, database)
-        return
-    # Client-side binding (Django's default with psycopg 3) allows several statements in
-    # one execute; without an explicit BEGIN the server runs them as one transaction.
-    with database.cursor() as cursor:
-        cursor.execute(text, values)
-
-
-# --- A member's write overlapped with the next member's send (PostgreSQL) ---------------------
-# Within a batch, a member's write (_record) is sent to PostgreSQL and the worker goes on to
-# the next member's messages while the server runs and commits it; its answer is read
-# before the next write is sent, before any other query on the connection (an execute
-# wrapper), and at the end of the batch. The write's bytes are on the server's socket
-# before the next member's send starts, and the server runs a query it has received even if
-# the client is killed meanwhile: a worker killed mid-batch loses no more than before (the
-# one member whose send was under way). A write whose answer says the database was
-# unreachable is sent again, as _recorded does, before anything else happens.
-# Measured in-process (bench 5's data, 1,000 deliveries in batches of 50, one process,
-# PostgreSQL on loopback, two runs each): the worker waited ~1 ms per member for the commit
-# (fsync) with nothing else to do; overlapped, wall time per delivery 5.4 and 5.5 -> 4.2 and
-# 3.5 ms, for the same CPU (within the runs' noise).
-class _Overlapped(threading.local):
-    active = False
-    pending: tuple[str, list[object]] | None = None  # (text, values) sent, answer unread
-
-
-_overlapped = _Overlapped()
-
-
-@contextmanager
-def _writes_overlapped() -> Iterator[None]:
-    """Within this block, _record sends its write and returns; every write is answered
-    (and retried while the database is unreachable) by the end of the block."""
-    if connection.vendor != "postgresql" or _overlapped.active:
-        yield
-        return
-
-    def answered_first(execute: Callable[..., _T], *args: object) -> _T:
-        _write_answered()  # one query at a time on a connection
-        return execute(*args)
-
-    _overlapped.active = True
-    try:
-        with connection.execute_wrapper(answered_first):
-            yield
-    finally:
-        _overlapped.active = False
-        _write_answered()
-
-
-def _write_send(text: str, values: list[object], database: BaseDatabaseWrapper) -> None:
-    """Send this write without waiting for its answer (after reading the previous one)."""
-    _write_answered()
-    database.ensure_connection()
-    raw = database.connection
-    with database.wrap_database_errors, raw.lock:
-        query = ClientCursor(raw).mogrify(text, values).encode(raw.info.encoding)
-        raw.pgconn.send_query(query)
-        raw.wait(generators.send(raw.pgconn))  # every byte out before the next send
-    _overlapped.pending = (text, values)
-    if database.queries_logged:  # DEBUG, or a test counting queries: it is one
-        database.queries_log.append({"sql": query.decode(raw.info.encoding), "time": "0.000"})
-
-
-def _write_answered() -> None:
-    """Read the answer of the write in flight, if any; if the database was unreachable,
-    write it again (synchronously, retried as _recorded does)."""
-    pending, _overlapped.pending = _overlapped.pending, None
-    if pending is None:
-        return
-    raw = connection.connection
-    try:
-        if raw is None:  # closed meanwhile: the answer is lost with it
-            raise OperationalError("connection closed before the write was answered")
-        with connection.wrap_database_errors, raw.lock:
-            results = raw.wait(generators.fetch_many(raw.pgconn))
-            failed = [r for r in results if r.status == pq.ExecStatus.FATAL_ERROR]
-            if failed:
-                raise error_from_result(failed[0], encoding=raw.info.encoding)
-    except (OperationalError, InterfaceError):
-        if connection.in_atomic_block:
-            raise
-        logger.warning("database unreachable while recording a delivery; retrying")
-        with suppress(DatabaseError):
-            connection.close()  # a broken connection is never reused
-        text, values = pending
-
-        def again() -> None:
-            with connection.cursor() as cursor:
-                cursor.execute(text, values)
-
-        _recorded(again)
-
-
-# The SQL of _record written here rather than compiled by the ORM per member (InsertQuery,
-# then filter().query.chain(UpdateQuery) per update): compiling cost 247 us of CPU per
-# member, this 33 us (1,000 members, PostgreSQL, in-process), for the same statements:
-# the ORM's column list, and each value prepared by its field as the ORM prepares it.
-# Table and column names come from the models' metadata, quoted; every value is bound.
-def _attempts_insert(
-    attempts: list[DeliveryAttempt], database: BaseDatabaseWrapper
-) -> list[tuple[str, list[object]]]:
-    """`INSERT INTO delivery_deliveryattempt (...) VALUES (...), ...` for these attempts."""
-    if not attempts:
-        return []
-    fields = _ATTEMPT_FIELDS
-    quote = database.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    values = [
-        # pre_save gives auto_now_add its time (and sets it on the instance), as bulk_create.
-        field.get_db_prep_save(field.pre_save(attempt, True), connection=database)
-        for attempt in attempts
-        for field in fields
-    ]
-    table = quote(DeliveryAttempt._meta.db_table)
-    rows = ", ".join([row] * len(attempts))
-    return [(f"INSERT INTO {table} ({columns}) VALUES {rows}", values)]  # noqa: S608
-
-
-def _claimed_update(
-    ids: list[int], fields: dict[str, object], *, token: uuid.UUID, database: BaseDatabaseWrapper
-) -> tuple[str, list[object]]:
-    """`UPDATE reminders_nudge SET ... WHERE claim_token = token AND id IN ids`."""
-    quote = database.ops.quote_name
-    meta = Nudge._meta
-    assignments, values = [], []
-    for name, value in fields.items():
-        field = meta.get_field(name)
-        assignments.append(f"{quote(field.column)} = %s")  # type: ignore[union-attr]
-        values.append(field.get_db_prep_save(value, connection=database))  # type: ignore[union-attr]
-    token_field, pk = meta.get_field("claim_token"), meta.pk
-    values.append(token_field.get_db_prep_save(token, connection=database))  # type: ignore[union-attr]
-    values.extend(ids)
-    text = (
-        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "  # noqa: S608
-        f"WHERE {quote(token_field.column)} = %s "  # type: ignore[union-attr]
-        f"AND {quote(pk.column)} IN ({', '.join(['%s'] * len(ids))})"  # type: ignore[union-attr]
-    )
-    return text, values
-
-
-_ATTEMPT_FIELDS = [
-    field for field in DeliveryAttempt._meta.concrete_fields if not field.primary_key
-]
 
 
 def _backoff(tries: int, *, asked: float) -> float:
@@ -470,29 +273,3 @@ def _backoff(tries: int, *, asked: float) -> float:
     base = getattr(settings, "DELIVERY_BACKOFF_BASE", BACKOFF_BASE)
     ceiling = min(BACKOFF_CAP, base * 2 ** (tries - 1))
     return max(asked, random.uniform(ceiling / 2, ceiling))  # noqa: S311 - not security
-
-
-# A database that drops out just after a message went out must not make the worker forget
-# it: the nudge would stay `sending`, the sweep would reclaim it and send it a second time
-# (fault test 3, PostgreSQL unreachable for 30 s). The worker keeps trying to record what
-# it sent for this long (seconds), well within the sweep's reclaim wait (5 minutes).
-RECORD_PATIENCE = 120
-
-
-def _recorded(write: Callable[[], _T]) -> _T:
-    """`write()` (the rows saying what was just sent), retried while the database is
-    unreachable, for at most RECORD_PATIENCE seconds; inside a caller's transaction it is
-    not retried (the transaction is lost anyway)."""
-    deadline = time.monotonic() + RECORD_PATIENCE
-    pause = 0.5
-    while True:
-        try:
-            return write()
-        except (OperationalError, InterfaceError):
-            if connection.in_atomic_block or time.monotonic() + pause > deadline:
-                raise
-            logger.warning("database unreachable while recording a delivery; retrying")
-            with suppress(DatabaseError):
-                connection.close()  # a broken connection is never reused
-            time.sleep(pause)
-            pause = min(pause * 2, 5)
