@@ -25,6 +25,7 @@ from apps.accounts.models import THERAPISTS_GROUP, LoginSession, User
 from apps.careteam.models import AccessLogEntry
 from apps.profiles.models import Profile
 from apps.profiles.services import profile_create
+from apps.progress.cache import progress_cache_forget
 from apps.reminders.services import default_schedules_create
 
 EMAIL_TAKEN = "An account with this email exists already."
@@ -129,6 +130,7 @@ def member_erase(*, member: User) -> None:
         _admin_history_about(member).delete()
         Session.objects.filter(session_key__in=member.login_sessions.values("session_key")).delete()
         AccessLogEntry.objects.filter(therapist=member).update(therapist_name=ERASED_THERAPIST_NAME)
+        progress_cache_forget(member_id=member.pk)
         member.delete()
 
 

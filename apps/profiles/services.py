@@ -36,6 +36,7 @@ def profile_update(
     """Apply already-validated field changes (and the account's display name) and save
     them all, or none. Reminder schedules follow at once (a new time zone re-times
     every nudge)."""
+    from apps.progress.cache import progress_cache_expire  # progress reads profiles
     from apps.reminders.services import schedules_follow_profile  # reminders uses profiles
 
     before = {
@@ -57,6 +58,7 @@ def profile_update(
         profile.user.display_name = display_name
         profile.user.save(update_fields=["display_name"])
     schedules_follow_profile(profile=profile, before=before)
+    progress_cache_expire(member_id=profile.user_id)
     return profile
 
 

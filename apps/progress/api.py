@@ -16,13 +16,12 @@ from rest_framework.views import APIView
 from apps.careteam.models import AccessCategory, CareLink
 from apps.careteam.permissions import IsTherapist, link_for_therapist_read, shared_categories
 from apps.careteam.services import access_log_record, access_log_record_list
-from apps.progress import selectors
+from apps.progress.cache import progress_document_for_member
 from apps.progress.overview import ClientOverview, client_overviews, clients_with_adherence
 from apps.progress.serializers import (
     ClientOverviewSerializer,
     PeriodQuerySerializer,
     ProgressSerializer,
-    progress_document,
 )
 
 DAYS_PARAMETER = OpenApiParameter(
@@ -43,10 +42,11 @@ class ProgressView(APIView):
 
     @extend_schema(parameters=[DAYS_PARAMETER], responses=ProgressSerializer)
     def get(self, request: Request) -> Response:
-        progress = selectors.progress_for_member(
-            member=request.user, now=timezone.now(), days=_period(request)
+        return Response(
+            progress_document_for_member(
+                member=request.user, now=timezone.now(), days=_period(request)
+            )
         )
-        return Response(progress_document(progress))
 
 
 class ClientProgressView(APIView):
@@ -66,11 +66,11 @@ class ClientProgressView(APIView):
         ]
         if not categories:
             raise PermissionDenied("This client shares neither adherence nor check-ins.")
-        progress = selectors.progress_for_member(
+        document = progress_document_for_member(
             member=link.member, now=timezone.now(), days=days, include=frozenset(categories)
         )
         access_log_record(link=link, categories=categories, what="progress")
-        return Response(progress_document(progress))
+        return Response(document)
 
 
 class ClientListView(generics.ListAPIView):

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.progress.cache import progress_cache_expire
 from apps.reminders.models import Nudge, NudgeKind, NudgeStatus
 from apps.tracking.models import Activity, ActivityKind
 from apps.tracking.services import activity_record
@@ -98,6 +99,7 @@ def _settle(nudge: Nudge, status: str, now: datetime) -> Nudge:
     nudge.acted_at = now
     nudge.claim_token = None
     nudge.save(update_fields=["status", "acted_at", "snooze_count", "snoozed_until", "claim_token"])
+    progress_cache_expire(member_id=nudge.member_id)
     return nudge
 
 

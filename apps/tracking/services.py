@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from apps.progress.cache import progress_cache_expire
 from apps.tracking.models import Activity, CheckIn
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def checkin_record(
     if recorded_at is not None:
         checkin.recorded_at = recorded_at
     checkin.save()
+    progress_cache_expire(member_id=checkin.member_id)
     return checkin
 
 
@@ -46,6 +48,7 @@ def record_update(*, record: CheckIn | Activity, changes: dict[str, Any]) -> Che
     for field, value in changes.items():
         setattr(record, field, value)
     record.save()
+    progress_cache_expire(member_id=record.member_id)
     return record
 
 
@@ -63,6 +66,7 @@ def activity_record(
     if recorded_at is not None:
         activity.recorded_at = recorded_at
     activity.save()
+    progress_cache_expire(member_id=activity.member_id)
     return activity
 
 
@@ -71,4 +75,6 @@ def record_delete(*, record: CheckIn | Activity) -> None:
     """Delete one of a member's own check-ins or habit logs (the caller has checked whose
     it is). Progress figures and the persistent-pain rule read the rows, so they follow
     at once; a nudge marked done keeps its status."""
+    member_id = record.member_id
     record.delete()
+    progress_cache_expire(member_id=member_id)

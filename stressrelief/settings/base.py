@@ -203,6 +203,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long a computed progress document may be served again (apps/progress/cache.py says
+# what a member sees meanwhile); 0 computes it for every request.
+PROGRESS_CACHE_SECONDS = 30
 
 # --- Email ----------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "stressrelief <nudges@localhost>")
