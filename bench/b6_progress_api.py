@@ -85,19 +85,12 @@ def main() -> list[Result]:
         # ~32 / throughput; one connection per worker shows the service time alone, and
         # the workers' CPU per request what it costs whatever else runs on the machine.
         alone = _wrk(port, token, seconds=REFERENCE_SECONDS, connections=2)
-        cpu_before = _cpu_seconds(server)
-        figures = _wrk(port, token, seconds=SECONDS)
-        figures["worker_cpu_ms_per_request"] = (
-            (_cpu_seconds(server) - cpu_before) * 1000 / max(figures["requests"], 1)
-        )
+        figures = _wrk_with_cpu(server, port, token, seconds=SECONDS)
         figures["load_average"] = os.getloadavg()
-        floors = {}
-        for name, path in FLOOR_PATHS.items():
-            cpu_before = _cpu_seconds(server)
-            floors[name] = _wrk(port, token, seconds=FLOOR_SECONDS, path=path)
-            floors[name]["worker_cpu_ms_per_request"] = (
-                (_cpu_seconds(server) - cpu_before) * 1000 / max(floors[name]["requests"], 1)
-            )
+        floors = {
+            name: _wrk_with_cpu(server, port, token, seconds=FLOOR_SECONDS, path=path)
+            for name, path in FLOOR_PATHS.items()
+        }
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -107,11 +100,7 @@ def main() -> list[Result]:
     try:
         _wait_until_served(port, token)
         _wrk(port, token, seconds=WARMUP_SECONDS)
-        cpu_before = _cpu_seconds(server)
-        computed = _wrk(port, token, seconds=FLOOR_SECONDS)
-        computed["worker_cpu_ms_per_request"] = (
-            (_cpu_seconds(server) - cpu_before) * 1000 / max(computed["requests"], 1)
-        )
+        computed = _wrk_with_cpu(server, port, token, seconds=FLOOR_SECONDS)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -263,6 +252,18 @@ def _wrk(
     ).stdout  # fmt: skip
     line = next(line for line in out.splitlines() if line.startswith("WRK_JSON "))
     return json.loads(line.removeprefix("WRK_JSON "))
+
+
+def _wrk_with_cpu(
+    server: subprocess.Popen[bytes], port: int, token: str, *, seconds: int, path: str = PATH
+) -> dict:
+    """_wrk's figures plus the gunicorn workers' CPU per request during the run."""
+    cpu_before = _cpu_seconds(server)
+    figures = _wrk(port, token, seconds=seconds, path=path)
+    figures["worker_cpu_ms_per_request"] = (
+        (_cpu_seconds(server) - cpu_before) * 1000 / max(figures["requests"], 1)
+    )
+    return figures
 
 
 def _details(

@@ -84,17 +84,9 @@ def progress_document_for_member(
     """The response body of `progress_for_member(member, now, days, include)`, kept for
     PROGRESS_CACHE_SECONDS and recomputed after any change the member made (see the module)."""
     max_age = settings.PROGRESS_CACHE_SECONDS
-    if not max_age:
-        return progress_document(
-            selectors.progress_for_member(member=member, now=now, days=days, include=include)
-        )
     document_key = _document_key(member_id=member.pk, days=days, include=include)
     generation_key = _generation_key(member.pk)
-    try:
-        found = cache.get_many([document_key, generation_key])
-    except Exception:  # any cache failure: compute the document, keep nothing
-        logger.warning("progress cache unreachable; computing the progress document")
-        found = None
+    found = _kept_and_generation(document_key, generation_key) if max_age else None
     if found is not None:
         kept = found.get(document_key)
         if isinstance(kept, _Kept) and _still_valid(
@@ -104,13 +96,22 @@ def progress_document_for_member(
 
     progress = selectors.progress_for_member(member=member, now=now, days=days, include=include)
     document = progress_document(progress)
-    if found is not None:
+    if found is not None:  # None: nothing is kept (no lifetime, or no cache to keep it in)
         fresh = _Kept(found.get(generation_key), now, progress.time_zone, progress.today, document)
         try:
             cache.set(document_key, fresh, max_age)
         except Exception:
             logger.warning("progress cache unreachable; the progress document was not kept")
     return document
+
+
+def _kept_and_generation(document_key: str, generation_key: str) -> dict[str, Any] | None:
+    """Both in one round trip; None when the cache does not answer."""
+    try:
+        return cache.get_many([document_key, generation_key])
+    except Exception:  # any cache failure: the caller computes the document, keeps nothing
+        logger.warning("progress cache unreachable; computing the progress document")
+        return None
 
 
 def progress_cache_expire(*, member_id: int) -> None:
